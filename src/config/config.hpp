@@ -1,0 +1,90 @@
+#pragma once
+// Configuration declared once (SPEC §7): every variable's name, type, rule, default, secrecy and
+// documentation live in one table (schema()). Sources, lowest to highest precedence: defaults,
+// the .env file, the real environment, command-line flags (--port for PORT, and so on).
+// Validation reports every bad variable at once.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace taskman::config {
+
+enum class Type { kString, kInt, kPort, kBool, kEnum, kUrl, kHost, kDatabaseUrl, kOrigins, kTokens };
+
+struct Var {
+  std::string_view name;
+  Type type;
+  std::string_view default_value;  // empty: unset unless given
+  std::string_view doc;
+  std::int64_t min = 0;            // kInt
+  std::int64_t max = 0;            // kInt
+  std::string_view choices = {};   // kEnum: "a|b|c"
+  bool secret = false;
+};
+
+// The declaration: every variable the program reads.
+const std::vector<Var>& schema();
+const Var* find_var(std::string_view name);
+// "--backend-timeout-ms" for BACKEND_TIMEOUT_MS.
+std::string flag_for(std::string_view name);
+// The human-readable rule ("an integer from 1 to 100", "one of json|pretty").
+std::string describe_rule(const Var& var);
+// Markdown table of the schema for the README.
+std::string markdown_table();
+
+enum class Source { kDefault, kEnvFile, kEnvironment, kFlag, kDerived };
+const char* source_name(Source s);
+
+struct Inputs {
+  std::map<std::string, std::string> environment;  // the process environment
+  std::optional<std::string> env_file;             // --env-file PATH (must exist); else ./.env if present
+  std::string default_env_file = ".env";
+  std::map<std::string, std::string> flags;        // NAME -> value, from command-line flags
+};
+
+// Reads `environ` into a map.
+std::map<std::string, std::string> process_environment();
+
+class Config {
+ public:
+  // Error.fields lists every problem: field = variable name (or the .env file), message = the rule.
+  static Result<Config> load(const Inputs& inputs);
+  // For tests: defaults overridden by `values`, no files, no environment.
+  static Result<Config> from_map(const std::map<std::string, std::string>& values);
+
+  const std::string& str(std::string_view name) const;
+  std::int64_t integer(std::string_view name) const;
+  bool boolean(std::string_view name) const;
+  std::vector<std::string> list(std::string_view name) const;  // comma-separated, trimmed, non-empty
+  bool is_set(std::string_view name) const;
+  Source source(std::string_view name) const;
+  // Every declared variable with its effective value, secrets redacted, for `config check`.
+  std::string describe() const;
+  // Any variable from the sources, declared or not (e.g. OTEL_* read by a later layer).
+  std::optional<std::string> raw(std::string_view name) const;
+
+ private:
+  struct Entry {
+    std::string value;
+    Source source = Source::kDefault;
+    bool set = false;
+  };
+  std::map<std::string, Entry, std::less<>> values_;
+  std::map<std::string, std::string, std::less<>> raw_;
+};
+
+// Parses .env text: KEY=VALUE lines, optional `export `, # comments, single or double quotes.
+// Errors name the line.
+Result<std::map<std::string, std::string>> parse_env_file(std::string_view text, std::string_view file_name);
+
+// Validates one value against its variable's rule; returns the rule text on failure.
+std::optional<std::string> check_value(const Var& var, std::string_view value);
+
+bool parse_bool(std::string_view s, bool& out);
+
+}  // namespace taskman::config

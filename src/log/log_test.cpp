@@ -1,0 +1,63 @@
+#include "log/log.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace taskman::log {
+namespace {
+
+TEST(Log, JsonLineHasRequiredFieldsAndContext) {
+  Sink sink(stderr, Level::kInfo, Format::kJson);
+  Logger logger("taskman-api", sink);
+  RequestContext ctx;
+  ctx.request_id = "req-1";
+  ctx.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  ctx.span_id = "00f067aa0ba902b7";
+  const auto line = logger.format(Level::kWarn, &ctx, "hello", {{"status", 200}, {"ok", true}, {"path", "/x"}});
+  const auto j = nlohmann::json::parse(line);
+  EXPECT_EQ(j["level"], "warn");
+  EXPECT_EQ(j["msg"], "hello");
+  EXPECT_EQ(j["service"], "taskman-api");
+  EXPECT_EQ(j["request_id"], "req-1");
+  EXPECT_EQ(j["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(j["span_id"], "00f067aa0ba902b7");
+  EXPECT_EQ(j["status"], 200);
+  EXPECT_EQ(j["ok"], true);
+  const std::string time = j["time"];
+  EXPECT_EQ(time.size(), 24u);
+  EXPECT_EQ(time.back(), 'Z');
+}
+
+TEST(Log, HostileValuesCannotSplitOrForgeALine) {
+  Sink sink(stderr, Level::kInfo, Format::kJson);
+  Logger logger("svc", sink);
+  const std::string evil = "x\"}\n{\"level\":\"error\",\"msg\":\"forged\xff";
+  RequestContext ctx;
+  ctx.request_id = evil;
+  const auto line = logger.format(Level::kInfo, &ctx, evil, {{evil, evil}});
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+  const auto j = nlohmann::json::parse(line);  // exactly one valid object
+  EXPECT_EQ(j["level"], "info");
+  EXPECT_EQ(j["msg"].get<std::string>().substr(0, 3), "x\"}");
+}
+
+TEST(Log, PrettyFormatEscapesToo) {
+  Sink sink(stderr, Level::kInfo, Format::kPretty);
+  Logger logger("svc", sink);
+  const auto line = logger.format(Level::kError, nullptr, "boom\nline", {{"k", "a b\r\n"}});
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+  EXPECT_NE(line.find("ERROR"), std::string::npos);
+  EXPECT_NE(line.find("k=\"a b\\r\\n\""), std::string::npos);
+}
+
+TEST(Log, LevelFiltering) {
+  Sink sink(stderr, Level::kWarn, Format::kJson);
+  Logger logger("svc", sink);
+  EXPECT_FALSE(logger.enabled(Level::kInfo));
+  EXPECT_TRUE(logger.enabled(Level::kError));
+  EXPECT_EQ(parse_level("WARN"), Level::kWarn);
+  EXPECT_FALSE(parse_level("loud"));
+}
+
+}  // namespace
+}  // namespace taskman::log
