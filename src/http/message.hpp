@@ -30,7 +30,7 @@ class Headers {
 struct Request {
   std::string method;  // "GET", "POST", ...
   std::string target;  // raw request target: "/api/v1/tasks?limit=5"
-  std::string path;    // percent-decoded path without the query: "/api/v1/tasks"
+  std::string path;    // path without the query, as sent: "/api/v1/tasks" (params are decoded one by one)
   std::string query;   // raw query without '?': "limit=5"
   Headers headers;
   std::string body;
@@ -44,6 +44,7 @@ struct Request {
   // Filled by the server's middleware before the handler runs.
   RequestContext ctx;
 
+  // Percent-decoded path parameter, or "" when absent.
   std::string_view path_param(std::string_view name) const;
   // Query parameters, percent-decoded ('+' is a space), in order; repeated names repeat.
   std::vector<std::pair<std::string, std::string>> query_params() const;

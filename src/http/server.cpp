@@ -1,0 +1,586 @@
+// Boost.Beast HTTP/1.1 server on C++20 coroutines. All Beast/Asio server code lives in this file
+// so the rest of the project compiles against the small headers (STACK.md pitfall 7).
+#include "http/server.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "core/text.hpp"
+#include "http/request_id.hpp"
+#include "log/log.hpp"
+
+namespace taskman::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+// ---------------------------------------------------------------------------------------------
+// IoPool
+
+struct IoPool::Impl {
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  std::vector<std::thread> threads;
+  std::atomic<std::size_t> next{0};
+};
+
+IoPool::IoPool(std::size_t threads) : impl_(std::make_unique<Impl>()) {
+  if (threads == 0) threads = 1;
+  for (std::size_t i = 0; i < threads; ++i) {
+    impl_->contexts.push_back(std::make_unique<asio::io_context>(1));
+    impl_->guards.push_back(asio::make_work_guard(*impl_->contexts.back()));
+  }
+}
+
+IoPool::~IoPool() { stop(); }
+
+void IoPool::start() {
+  for (auto& ctx : impl_->contexts) {
+    impl_->threads.emplace_back([c = ctx.get()] { c->run(); });
+  }
+}
+
+void IoPool::stop() {
+  impl_->guards.clear();
+  for (auto& ctx : impl_->contexts) ctx->stop();
+  for (auto& t : impl_->threads) {
+    if (t.joinable() && t.get_id() != std::this_thread::get_id()) t.join();
+    if (t.joinable()) t.detach();
+  }
+  impl_->threads.clear();
+}
+
+std::size_t IoPool::size() const { return impl_->contexts.size(); }
+void* IoPool::context(std::size_t i) { return impl_->contexts.at(i).get(); }
+std::size_t IoPool::next_index() { return impl_->next.fetch_add(1, std::memory_order_relaxed) % size(); }
+void IoPool::post(std::function<void()> fn) { asio::post(*impl_->contexts[next_index()], std::move(fn)); }
+
+// ---------------------------------------------------------------------------------------------
+// Responder state: the handler completes it from any thread; the connection coroutine waits on
+// `signal` (a timer used as an event: cancel() wakes the waiter). All wake-ups are posted to the
+// connection's single-threaded executor, so check-then-wait there cannot miss one.
+
+struct Responder::State : std::enable_shared_from_this<Responder::State> {
+  explicit State(asio::any_io_executor ex) : executor(ex), signal(ex) {}
+
+  asio::any_io_executor executor;
+  asio::steady_timer signal;
+  std::mutex mu;
+  bool done = false;             // send() or stream() called
+  std::optional<Response> response;
+  bool streaming = false;
+  int stream_status = 200;
+  Headers stream_headers;
+  std::deque<std::string> chunks;
+  bool stream_closed = false;
+
+  void wake() {
+    if (executor.target<asio::io_context::executor_type>() != nullptr &&
+        executor.target<asio::io_context::executor_type>()->running_in_this_thread()) {
+      signal.cancel();
+      return;
+    }
+    asio::post(executor, [self = shared_from_this()] { self->signal.cancel(); });
+  }
+};
+
+namespace {
+
+class StreamImpl final : public Stream {
+ public:
+  explicit StreamImpl(std::shared_ptr<Responder::State> s) : s_(std::move(s)) {}
+  bool write(std::string chunk) override {
+    {
+      std::lock_guard lock(s_->mu);
+      if (s_->stream_closed) return false;
+      s_->chunks.push_back(std::move(chunk));
+    }
+    s_->wake();
+    return true;
+  }
+  void close() override {
+    {
+      std::lock_guard lock(s_->mu);
+      if (s_->stream_closed) return;
+      s_->stream_closed = true;
+    }
+    s_->wake();
+  }
+  bool closed() const override {
+    std::lock_guard lock(s_->mu);
+    return s_->stream_closed;
+  }
+
+ private:
+  std::shared_ptr<Responder::State> s_;
+};
+
+}  // namespace
+
+Responder::~Responder() {
+  if (!state_) return;
+  bool unanswered;
+  {
+    std::lock_guard lock(state_->mu);
+    unanswered = !state_->done;
+  }
+  if (unanswered) send(Response::json(500, R"({"title":"handler did not answer","status":500})"));
+}
+
+void Responder::send(Response response) {
+  if (!state_) return;
+  {
+    std::lock_guard lock(state_->mu);
+    if (state_->done) return;
+    state_->done = true;
+    state_->response = std::move(response);
+  }
+  state_->wake();
+  state_.reset();
+}
+
+std::shared_ptr<Stream> Responder::stream(int status, Headers headers) {
+  auto s = std::move(state_);
+  {
+    std::lock_guard lock(s->mu);
+    s->done = true;
+    s->streaming = true;
+    s->stream_status = status;
+    s->stream_headers = std::move(headers);
+  }
+  s->wake();
+  return std::make_shared<StreamImpl>(s);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server
+
+namespace {
+
+struct Connection {
+  explicit Connection(tcp::socket s) : stream(std::move(s)) {}
+  beast::tcp_stream stream;
+  bool idle = true;  // waiting for the next request (only touched on the connection's executor)
+  std::shared_ptr<Responder::State> open_stream;
+};
+
+std::string problem(int status, std::string_view title, std::string_view detail, const std::string& request_id) {
+  std::string body = "{\"type\":\"about:blank\",\"title\":";
+  body += json_quote(title);
+  body += ",\"status\":" + std::to_string(status) + ",\"detail\":";
+  body += json_quote(detail);
+  body += ",\"request_id\":";
+  body += json_quote(request_id);
+  body += "}";
+  return body;
+}
+
+}  // namespace
+
+struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
+  Impl(IoPool& p, ServerOptions o, Router r, log::Logger& l)
+      : pool(p), options(std::move(o)), router(std::move(r)), logger(l) {}
+
+  IoPool& pool;
+  ServerOptions options;
+  Router router;
+  log::Logger& logger;
+  std::vector<RequestObserver*> observers;
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::uint16_t bound_port = 0;
+  std::atomic<bool> draining{false};
+
+  mutable std::mutex mu;  // guards connections and drain_done
+  std::set<std::shared_ptr<Connection>> connections;
+  std::function<void()> drain_done;
+  std::unique_ptr<asio::steady_timer> drain_timer;
+
+  asio::io_context& ctx(std::size_t i) { return *static_cast<asio::io_context*>(pool.context(i)); }
+
+  void finish_drain_if_empty() {
+    std::function<void()> done;
+    {
+      std::lock_guard lock(mu);
+      if (!draining || !connections.empty() || !drain_done) return;
+      done = std::move(drain_done);
+      drain_done = nullptr;
+    }
+    if (drain_timer) asio::post(drain_timer->get_executor(), [t = drain_timer.get()] { t->cancel(); });
+    done();
+  }
+
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> serve(std::shared_ptr<Connection> conn);
+  // Takes the response by reference: g++ 12 mishandles class temporaries passed by value into coroutines.
+  asio::awaitable<bool> write_simple(Connection& conn, Request& req, Response& res, bool keep_alive);
+};
+
+namespace {
+
+void log_exception(log::Logger& logger, std::exception_ptr e, const char* where) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    logger.error("unhandled exception", {{"where", where}, {"error", ex.what()}});
+  } catch (...) {
+    logger.error("unhandled exception", {{"where", where}});
+  }
+}
+
+}  // namespace
+
+asio::awaitable<void> Server::Impl::accept_loop() {
+  auto self = shared_from_this();
+  for (;;) {
+    beast::error_code ec;
+    auto& target = ctx(pool.next_index());
+    tcp::socket socket = co_await acceptor->async_accept(target, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (ec == asio::error::operation_aborted || draining) co_return;
+      logger.warn("accept failed", {{"error", ec.message()}});
+      continue;
+    }
+    if (draining) continue;
+    socket.set_option(tcp::no_delay(true), ec);
+    auto conn = std::make_shared<Connection>(std::move(socket));
+    {
+      std::lock_guard lock(mu);
+      if (connections.size() >= options.max_connections) {
+        logger.warn("connection limit reached; closing new connection",
+                    {{"max_connections", options.max_connections}});
+        continue;
+      }
+      connections.insert(conn);
+    }
+    asio::co_spawn(conn->stream.get_executor(), serve(conn), [self, conn](std::exception_ptr e) {
+      log_exception(self->logger, e, "http connection");
+      {
+        std::lock_guard lock(self->mu);
+        self->connections.erase(conn);
+      }
+      self->finish_drain_if_empty();
+    });
+  }
+}
+
+asio::awaitable<bool> Server::Impl::write_simple(Connection& conn, Request& req, Response& res, bool keep_alive) {
+  bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), 11};
+  for (const auto& [k, v] : res.headers.items()) out.insert(k, v);
+  out.set("X-Request-ID", req.ctx.request_id);
+  out.body() = std::move(res.body);
+  out.keep_alive(keep_alive);
+  out.prepare_payload();
+  beast::error_code ec;
+  conn.stream.expires_after(options.read_timeout);
+  co_await bhttp::async_write(conn.stream, out, asio::redirect_error(asio::use_awaitable, ec));
+  co_return !ec;
+}
+
+asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Connection> conn) {
+  beast::flat_buffer buffer;
+  std::string remote;
+  {
+    beast::error_code ec;
+    auto ep = conn->stream.socket().remote_endpoint(ec);
+    if (!ec) remote = ep.address().to_string();
+  }
+  for (;;) {
+    // Idle: wait for the first bytes of the next request under the idle timeout.
+    conn->idle = true;
+    if (draining) break;
+    beast::error_code ec;
+    if (buffer.size() == 0) {
+      conn->stream.expires_after(options.idle_timeout);
+      const std::size_t n = co_await conn->stream.async_read_some(
+          buffer.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;  // closed, idle timeout, or cancelled by drain
+      buffer.commit(n);
+    }
+    conn->idle = false;
+
+    // The whole request must arrive within read_timeout (slowloris guard).
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.body_limit(options.max_body_bytes);
+    parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+    conn->stream.expires_after(options.read_timeout);
+    const auto started = std::chrono::steady_clock::now();
+    co_await bhttp::async_read(conn->stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+
+    Request req;
+    req.remote_address = remote;
+    req.ctx.request_id = new_request_id();
+    if (ec) {
+      int status = 0;
+      std::string title;
+      if (ec == bhttp::error::body_limit) {
+        status = 413;
+        title = "request body too large (limit " + std::to_string(options.max_body_bytes) + " bytes)";
+      } else if (ec == bhttp::error::header_limit) {
+        status = 431;
+        title = "request header fields too large";
+      } else if (ec == beast::error::timeout) {
+        // Beast has already closed the socket on expiry, so no 408 can be written: log and drop.
+        logger.info(req.ctx, "http request not received in time; connection closed",
+                    {{"remote", remote}, {"read_timeout_ms", options.read_timeout.count()}});
+      } else if (ec != bhttp::error::end_of_stream && ec != asio::error::eof &&
+                 ec != asio::error::connection_reset && ec != asio::error::operation_aborted) {
+        status = 400;
+        title = "malformed HTTP request: " + ec.message();
+      }
+      if (status != 0) {
+        req.method = parser.is_header_done() ? std::string(parser.get().method_string()) : "";
+        req.path = parser.is_header_done() ? std::string(parser.get().target()) : "";
+        Response rejection = Response::json(status, problem(status, title, title, req.ctx.request_id));
+        rejection.headers.set("Content-Type", "application/problem+json");
+        co_await write_simple(*conn, req, rejection, false);
+        logger.info(req.ctx, "http request rejected",
+                    {{"status", status}, {"error", title}, {"method", req.method}, {"remote", remote}});
+      }
+      break;
+    }
+
+    auto& msg = parser.get();
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    const auto q = req.target.find('?');
+    req.path = req.target.substr(0, q);
+    if (q != std::string::npos) req.query = req.target.substr(q + 1);
+    for (const auto& field : msg) req.headers.add(std::string(field.name_string()), std::string(field.value()));
+    req.body = std::move(msg.body());
+    req.keep_alive = msg.keep_alive();
+    if (auto rid = req.headers.get("X-Request-ID"); rid && req.headers.count("X-Request-ID") == 1 &&
+                                                     valid_request_id(*rid)) {
+      req.ctx.request_id = std::string(*rid);
+    }
+
+    for (auto* o : observers) o->on_request_start(req);
+    const auto match = router.match(req);
+    req.route = match.route;
+
+    auto state = std::make_shared<Responder::State>(conn->stream.get_executor());
+    if (match.handler == nullptr) {
+      Response r;
+      if (match.route.empty()) {
+        r = Response::json(404, problem(404, "Not Found", "no route for " + req.path, req.ctx.request_id));
+      } else {
+        r = Response::json(405, problem(405, "Method Not Allowed", req.method + " is not allowed here; allowed: " +
+                                                                  match.allow, req.ctx.request_id));
+        r.headers.set("Allow", match.allow);
+      }
+      r.headers.set("Content-Type", "application/problem+json");
+      Responder(state).send(std::move(r));
+    } else {
+      try {
+        (*match.handler)(req, Responder(state));
+      } catch (const std::exception& e) {
+        logger.error(req.ctx, "handler threw", {{"route", req.route}, {"error", e.what()}});
+        auto r = Response::json(500, problem(500, "Internal Server Error", "the request failed unexpectedly",
+                                             req.ctx.request_id));
+        r.headers.set("Content-Type", "application/problem+json");
+        Responder(state).send(std::move(r));
+      }
+    }
+
+    // Wait for the handler's answer (it may come from another thread).
+    for (;;) {
+      {
+        std::lock_guard lock(state->mu);
+        if (state->done) break;
+      }
+      state->signal.expires_at(asio::steady_timer::time_point::max());
+      co_await state->signal.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+
+    const bool keep_alive = req.keep_alive && !draining;
+    int status = 0;
+    std::size_t bytes = 0;
+    bool ok = true;
+    if (!state->streaming) {
+      Response res = std::move(*state->response);
+      status = res.status;
+      bytes = res.body.size();
+      ok = co_await write_simple(*conn, req, res, keep_alive);
+    } else {
+      // Streamed (chunked) response, e.g. Server-Sent Events. No read deadline while it is open;
+      // each write gets one so a client that stops reading cannot pin the connection.
+      status = state->stream_status;
+      conn->open_stream = state;
+      bhttp::response<bhttp::empty_body> head{static_cast<bhttp::status>(status), 11};
+      for (const auto& [k, v] : state->stream_headers.items()) head.insert(k, v);
+      head.set("X-Request-ID", req.ctx.request_id);
+      head.chunked(true);
+      head.keep_alive(keep_alive);
+      bhttp::response_serializer<bhttp::empty_body> sr{head};
+      conn->stream.expires_after(options.read_timeout);
+      co_await bhttp::async_write_header(conn->stream, sr, asio::redirect_error(asio::use_awaitable, ec));
+      ok = !ec;
+      while (ok) {
+        std::deque<std::string> batch;
+        bool closed;
+        {
+          std::lock_guard lock(state->mu);
+          batch.swap(state->chunks);
+          closed = state->stream_closed;
+        }
+        for (auto& chunk : batch) {
+          if (chunk.empty()) continue;
+          bytes += chunk.size();
+          conn->stream.expires_after(options.read_timeout);
+          co_await asio::async_write(conn->stream, bhttp::make_chunk(asio::buffer(chunk)),
+                                     asio::redirect_error(asio::use_awaitable, ec));
+          if (ec) break;
+        }
+        if (ec) {
+          ok = false;
+          break;
+        }
+        if (closed) {
+          conn->stream.expires_after(options.read_timeout);
+          co_await asio::async_write(conn->stream, bhttp::make_chunk_last(),
+                                     asio::redirect_error(asio::use_awaitable, ec));
+          ok = !ec;
+          break;
+        }
+        {
+          std::lock_guard lock(state->mu);
+          if (!state->chunks.empty() || state->stream_closed) continue;
+        }
+        conn->stream.expires_never();
+        state->signal.expires_at(asio::steady_timer::time_point::max());
+        co_await state->signal.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      }
+      {
+        std::lock_guard lock(state->mu);
+        state->stream_closed = true;  // writers now get false
+      }
+      conn->open_stream.reset();
+    }
+
+    const auto elapsed = std::chrono::steady_clock::now() - started;
+    for (auto* o : observers) o->on_request_end(req, status, elapsed);
+    if (logger.enabled(log::Level::kInfo)) {
+      logger.info(req.ctx, "http request",
+                  {{"method", req.method},
+                   {"path", req.path},
+                   {"route", req.route},
+                   {"status", status},
+                   {"duration_ms", std::chrono::duration<double, std::milli>(elapsed).count()},
+                   {"bytes", bytes},
+                   {"remote", remote}});
+    }
+    if (!ok || !keep_alive) break;
+  }
+  beast::error_code ignored;
+  conn->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  conn->stream.close();
+}
+
+Server::Server(IoPool& pool, ServerOptions options, Router router, log::Logger& logger)
+    : impl_(std::make_shared<Impl>(pool, std::move(options), std::move(router), logger)) {}
+
+Server::~Server() {
+  if (impl_->acceptor) {
+    asio::post(impl_->acceptor->get_executor(), [impl = impl_] {
+      beast::error_code ec;
+      impl->acceptor->close(ec);
+    });
+  }
+}
+
+void Server::add_observer(RequestObserver* observer) { impl_->observers.push_back(observer); }
+
+void Server::start() {
+  auto& ctx = impl_->ctx(0);
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(impl_->options.host == "localhost" ? "127.0.0.1"
+                                                                                 : impl_->options.host, ec);
+  if (ec) throw std::runtime_error("cannot bind " + impl_->options.host + ": not an IP address");
+  tcp::endpoint ep{address, impl_->options.port};
+  auto acc = std::make_unique<tcp::acceptor>(ctx);
+  acc->open(ep.protocol(), ec);
+  if (!ec) acc->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acc->bind(ep, ec);
+  if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    throw std::runtime_error("cannot listen on " + impl_->options.host + ":" +
+                             std::to_string(impl_->options.port) + ": " + ec.message());
+  }
+  impl_->bound_port = acc->local_endpoint().port();
+  impl_->acceptor = std::move(acc);
+  impl_->drain_timer = std::make_unique<asio::steady_timer>(ctx);
+  auto impl = impl_;
+  asio::co_spawn(ctx, impl_->accept_loop(), [impl](std::exception_ptr e) {
+    log_exception(impl->logger, e, "http accept loop");
+  });
+}
+
+std::uint16_t Server::port() const { return impl_->bound_port; }
+
+std::size_t Server::open_connections() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->connections.size();
+}
+
+void Server::drain(std::chrono::milliseconds timeout, std::function<void()> done) {
+  auto impl = impl_;
+  std::vector<std::shared_ptr<Connection>> conns;
+  {
+    std::lock_guard lock(impl->mu);
+    impl->draining = true;
+    impl->drain_done = std::move(done);
+    conns.assign(impl->connections.begin(), impl->connections.end());
+  }
+  if (impl->acceptor) {
+    asio::post(impl->acceptor->get_executor(), [impl] {
+      beast::error_code ec;
+      impl->acceptor->close(ec);
+    });
+  }
+  // Idle keep-alive connections close now; open streams end; busy ones close after their answer.
+  for (auto& c : conns) {
+    asio::post(c->stream.get_executor(), [c] {
+      if (c->idle) c->stream.socket().cancel();
+      if (c->open_stream) {
+        {
+          std::lock_guard lock(c->open_stream->mu);
+          c->open_stream->stream_closed = true;
+        }
+        c->open_stream->signal.cancel();
+      }
+    });
+  }
+  if (impl->drain_timer) {
+    impl->drain_timer->expires_after(timeout);
+    impl->drain_timer->async_wait([impl](beast::error_code ec) {
+      if (ec) return;  // cancelled: drained in time
+      std::vector<std::shared_ptr<Connection>> left;
+      std::function<void()> cb;
+      {
+        std::lock_guard lock(impl->mu);
+        left.assign(impl->connections.begin(), impl->connections.end());
+        cb = std::move(impl->drain_done);
+        impl->drain_done = nullptr;
+      }
+      if (!left.empty()) {
+        impl->logger.warn("shutdown timeout: closing connections still busy", {{"connections", left.size()}});
+      }
+      for (auto& c : left) {
+        asio::post(c->stream.get_executor(), [c] { c->stream.socket().close(); });
+      }
+      if (cb) cb();
+    });
+  }
+  impl->finish_drain_if_empty();
+}
+
+}  // namespace taskman::http
