@@ -6,6 +6,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <openssl/crypto.h>
+
 #include <atomic>
 #include <deque>
 #include <mutex>
@@ -182,6 +184,24 @@ std::string problem(int status, std::string_view title, std::string_view detail,
   body += json_quote(request_id);
   body += "}";
   return body;
+}
+
+// Constant-time over the candidate's length: the comparison time does not reveal how much matched.
+bool token_matches(std::string_view given, const std::vector<std::string>& tokens) {
+  bool any = false;
+  for (const auto& t : tokens) {
+    const bool same_size = given.size() == t.size();
+    const std::string_view probe = same_size ? given : std::string_view(t);
+    any |= same_size && CRYPTO_memcmp(probe.data(), t.data(), t.size()) == 0;
+  }
+  return any;
+}
+
+bool authorized(const Request& req, const ServerOptions& o) {
+  if (o.bearer_tokens.empty() || !req.path.starts_with(o.auth_path_prefix)) return true;
+  const auto h = req.headers.get("Authorization");
+  if (!h || h->size() < 7 || !iequals(h->substr(0, 7), "Bearer ")) return false;
+  return token_matches(trim(h->substr(7)), o.bearer_tokens);
 }
 
 }  // namespace
@@ -368,7 +388,13 @@ asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Connection> conn) {
     req.route = match.route;
 
     auto state = std::make_shared<Responder::State>(conn->stream.get_executor());
-    if (match.handler == nullptr) {
+    if (!authorized(req, options)) {
+      auto r = Response::json(401, problem(401, "Unauthorized", "a valid bearer token is required",
+                                           req.ctx.request_id));
+      r.headers.set("Content-Type", "application/problem+json");
+      r.headers.set("WWW-Authenticate", "Bearer realm=\"taskman\"");
+      Responder(state).send(std::move(r));
+    } else if (match.handler == nullptr) {
       Response r;
       if (match.route.empty()) {
         r = Response::json(404, problem(404, "Not Found", "no route for " + req.path, req.ctx.request_id));

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "http/router.hpp"
 
@@ -35,6 +36,10 @@ struct ServerOptions {
   std::chrono::milliseconds read_timeout{10'000};  // to receive one whole request once it started
   std::chrono::milliseconds idle_timeout{60'000};  // keep-alive wait for the next request
   std::size_t max_connections = 10'000;
+  // When non-empty, requests whose path starts with auth_path_prefix need
+  // "Authorization: Bearer <one of these>" (compared in constant time); else 401.
+  std::vector<std::string> bearer_tokens;
+  std::string auth_path_prefix;
 };
 
 class Server {
