@@ -238,6 +238,24 @@ TEST_F(ServerTest, DrainFinishesInFlightRequestAndClosesIdle) {
   ::close(busy_fd);
 }
 
+TEST_F(ServerTest, BearerTokensGuardThePrefix) {
+  ServerOptions o;
+  o.bearer_tokens = {"0123456789abcdef", "another-token-here"};
+  o.auth_path_prefix = "/echo";
+  start(o);
+  auto none = roundtrip_close("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi");
+  EXPECT_NE(none.find("HTTP/1.1 401"), std::string::npos);
+  EXPECT_NE(none.find("WWW-Authenticate: Bearer"), std::string::npos);
+  auto wrong = roundtrip_close("POST /echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer 0123456789abcdeX\r\n"
+                               "Content-Length: 2\r\nConnection: close\r\n\r\nhi");
+  EXPECT_NE(wrong.find("HTTP/1.1 401"), std::string::npos);
+  auto right = roundtrip_close("POST /echo HTTP/1.1\r\nHost: x\r\nAuthorization: bearer another-token-here\r\n"
+                               "Content-Length: 2\r\nConnection: close\r\n\r\nhi");
+  EXPECT_NE(right.find("HTTP/1.1 200"), std::string::npos);
+  auto open = roundtrip_close("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(open.find("HTTP/1.1 200"), std::string::npos);  // outside the prefix
+}
+
 TEST_F(ServerTest, ClientKeepsConnectionsAlive) {
   start();
   HttpClient client(pool_, "127.0.0.1", server_->port());
