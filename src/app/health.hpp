@@ -26,6 +26,10 @@ class Health {
   // /health, /health/live, /health/ready
   void register_routes(http::Router& router);
   http::Response readiness() const;
+  // Called after each check run (metrics).
+  void on_check(std::function<void(const std::string& name, bool ok, double seconds)> hook) {
+    hook_ = std::move(hook);
+  }
 
  private:
   struct Check {
@@ -33,6 +37,7 @@ class Health {
     std::function<CheckResult()> fn;
   };
   std::vector<Check> checks_;
+  std::function<void(const std::string&, bool, double)> hook_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> draining_{false};
 };

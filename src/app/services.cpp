@@ -11,6 +11,8 @@
 #include <thread>
 
 #include "app/health.hpp"
+#include "app/telemetry.hpp"
+#include "app/version.hpp"
 #include "http/server.hpp"
 #include "log/log.hpp"
 
@@ -89,6 +91,19 @@ int run(const Invocation& inv, const config::Config& cfg) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   http::IoPool pool(std::max(1u, std::thread::hardware_concurrency()));
+  // One registry per process (SPEC §6): in `serve` both services expose the same registry.
+  const bool metrics_on = cfg.boolean("ENABLE_METRICS");
+  metrics::Metrics registry(version(), git_revision());
+  HttpMetricsObserver http_metrics(registry);
+  auto add_common_routes = [&](Service& s, http::Router& router) {
+    s.health.register_routes(router);
+    if (metrics_on) {
+      register_metrics_route(router, registry);
+      s.health.on_check([&registry](const std::string& name, bool ok, double secs) {
+        registry.health_check(name, ok, secs);
+      });
+    }
+  };
   std::vector<std::unique_ptr<Service>> services;
   try {
     if (want_api) {
@@ -96,11 +111,12 @@ int run(const Invocation& inv, const config::Config& cfg) {
       s->name = "taskman-api";
       s->logger = std::make_unique<log::Logger>(s->name, sink);
       http::Router router;
-      s->health.register_routes(router);
+      add_common_routes(*s, router);
       auto opts = server_options(cfg, cfg.str("API_HOST"), cfg.integer("API_PORT"));
       opts.bearer_tokens = cfg.list("API_KEYS");
       opts.auth_path_prefix = "/api/";
       s->server = std::make_unique<http::Server>(pool, opts, std::move(router), *s->logger);
+      if (metrics_on) s->server->add_observer(&http_metrics);
       s->server->start();
       services.push_back(std::move(s));
     }
@@ -109,11 +125,12 @@ int run(const Invocation& inv, const config::Config& cfg) {
       s->name = "taskman-mcp";
       s->logger = std::make_unique<log::Logger>(s->name, sink);
       http::Router router;
-      s->health.register_routes(router);
+      add_common_routes(*s, router);
       auto opts = server_options(cfg, cfg.str("HOST"), cfg.integer("PORT"));
       opts.bearer_tokens = cfg.list("MCP_AUTH_TOKENS");
       opts.auth_path_prefix = "/mcp";
       s->server = std::make_unique<http::Server>(pool, opts, std::move(router), *s->logger);
+      if (metrics_on) s->server->add_observer(&http_metrics);
       s->server->start();
       services.push_back(std::move(s));
     }

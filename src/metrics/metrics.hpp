@@ -1,0 +1,86 @@
+#pragma once
+// One Prometheus registry per process (SPEC §6) with every family the services export, created
+// up front so names, help and buckets are declared in one place. Layers record through the
+// typed helpers here; child references are cached because Family::Add costs ~100-150 ns
+// (STACK.md). Label values come from bounded sets only: fold anything else into "other".
+// Thread-safe: prometheus-cpp metrics are; the child caches are guarded by a mutex.
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <initializer_list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace taskman::metrics {
+
+// Returns `value` when it is in `allowed`, else "other".
+std::string bounded(std::string_view value, std::initializer_list<std::string_view> allowed);
+
+// Caches the child of a family for a label-value tuple.
+template <class M>
+class ChildCache {
+ public:
+  ChildCache(prometheus::Family<M>& family, std::vector<std::string> label_names)
+      : family_(&family), names_(std::move(label_names)) {}
+  template <class... Args>
+  M& get(const std::vector<std::string>& values, Args&&... args) {
+    std::lock_guard lock(mu_);
+    auto it = cache_.find(values);
+    if (it != cache_.end()) return *it->second;
+    prometheus::Labels labels;
+    for (std::size_t i = 0; i < names_.size(); ++i) labels[names_[i]] = values[i];
+    M& m = family_->Add(labels, std::forward<Args>(args)...);
+    cache_.emplace(values, &m);
+    return m;
+  }
+
+ private:
+  std::mutex mu_;
+  prometheus::Family<M>* family_;
+  std::vector<std::string> names_;
+  std::map<std::vector<std::string>, M*> cache_;
+};
+
+class Metrics {
+ public:
+  Metrics(std::string_view version, std::string_view revision);
+  ~Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  // Text exposition format 0.0.4 of the registry plus the process collector.
+  std::string serialize() const;
+  prometheus::Registry& registry() { return *registry_; }
+
+  // HTTP server (both services). `route` must be a route template or "unmatched".
+  void http_request_started();
+  void http_request_finished(std::string_view method, const std::string& route, int status, double seconds);
+
+  // Health checks.
+  void health_check(const std::string& check, bool ok, double seconds);
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<prometheus::Collectable> process_;
+  prometheus::Family<prometheus::Counter>& http_requests_;
+  prometheus::Family<prometheus::Histogram>& http_duration_;
+  prometheus::Gauge& http_in_flight_;
+  prometheus::Family<prometheus::Gauge>& health_status_;
+  prometheus::Family<prometheus::Histogram>& health_duration_;
+  ChildCache<prometheus::Counter> http_requests_cache_;
+  ChildCache<prometheus::Histogram> http_duration_cache_;
+  ChildCache<prometheus::Gauge> health_status_cache_;
+  ChildCache<prometheus::Histogram> health_duration_cache_;
+};
+
+// Seconds buckets of http.server.request.duration (OTel semantic conventions).
+const prometheus::Histogram::BucketBoundaries& http_duration_buckets();
+
+}  // namespace taskman::metrics

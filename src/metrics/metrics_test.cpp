@@ -1,0 +1,45 @@
+#include "metrics/metrics.hpp"
+
+#include <gtest/gtest.h>
+
+namespace taskman::metrics {
+namespace {
+
+TEST(Metrics, ExposesProcessAndBuildInfo) {
+  Metrics m("1.2.3", "abc");
+  const auto text = m.serialize();
+  for (const char* name : {"process_cpu_seconds_total", "process_resident_memory_bytes",
+                           "process_virtual_memory_bytes", "process_open_fds", "process_max_fds",
+                           "process_start_time_seconds", "process_threads", "http_server_requests_in_flight"}) {
+    EXPECT_NE(text.find(std::string("\n") + name + " "), std::string::npos) << name << "\n" << text;
+  }
+  EXPECT_NE(text.find("taskman_build_info{revision=\"abc\",version=\"1.2.3\"} 1"), std::string::npos) << text;
+}
+
+TEST(Metrics, HttpRequestsAreCountedByBoundedLabels) {
+  Metrics m("v", "r");
+  m.http_request_started();
+  m.http_request_finished("GET", "/api/v1/tasks/{id}", 200, 0.003);
+  m.http_request_started();
+  m.http_request_finished("BREW", "", 404, 0.001);
+  const auto text = m.serialize();
+  EXPECT_NE(text.find("http_server_requests_total{method=\"GET\",route=\"/api/v1/tasks/{id}\",status=\"200\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("http_server_requests_total{method=\"other\",route=\"unmatched\",status=\"404\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("http_server_request_duration_seconds_bucket{method=\"GET\",route=\"/api/v1/tasks/{id}\","
+                      "le=\"0.005\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("http_server_requests_in_flight 0"), std::string::npos);
+}
+
+TEST(Metrics, BoundedFoldsUnknownValues) {
+  EXPECT_EQ(bounded("GET", {"GET", "POST"}), "GET");
+  EXPECT_EQ(bounded("get", {"GET", "POST"}), "other");
+}
+
+}  // namespace
+}  // namespace taskman::metrics
