@@ -39,8 +39,19 @@ const CommandInfo kCommands[] = {
      "on any problem it lists every bad variable and exits 2.\n"},
     {"config docs", "print the configuration reference as a Markdown table", "taskman config docs",
      "Prints the table of every variable (the README's configuration section is checked against it).\n"},
-    {"bench", "load generator against an MCP endpoint", "taskman bench [options]",
-     "N concurrent MCP sessions calling tools, with live progress, then req/s and latency percentiles.\n"},
+    {"bench", "load generator against an MCP endpoint", "taskman bench [--url URL] [--sessions N] [options]",
+     "Opens N MCP sessions over Streamable HTTP and has each call one tool back to back; prints live\n"
+     "progress on stderr, then calls, errors, req/s and latency p50/p90/p99/max on stdout. Exits 1 when\n"
+     "any call failed.\n\n"
+     "  --url URL          MCP endpoint [default http://127.0.0.1:3000/mcp]\n"
+     "  --sessions N       concurrent sessions [default 16]\n"
+     "  --duration SECS    measured time [default 10]\n"
+     "  --warmup SECS      unmeasured time before it [default 1]\n"
+     "  --requests N       stop after N calls instead of after a duration\n"
+     "  --tool NAME        tool to call [default get_task]\n"
+     "  --args JSON        its arguments [default: get_task on a task the bench creates, else {}]\n"
+     "  --token TOKEN      bearer token (when the server has MCP_AUTH_TOKENS)\n"
+     "  --json             print the summary as one JSON object\n"},
     {"version", "print version, git revision and build type", "taskman version", ""},
 };
 
@@ -71,7 +82,7 @@ std::string config_flags_help() {
 std::string help_text(const std::string& command) {
   if (const auto* c = find_command(command)) {
     std::string out = "usage: " + std::string(c->usage) + "\n\n" + c->summary + ".\n\n" + c->details;
-    if (command != "version" && command != "config docs") out += "\n" + config_flags_help();
+    if (command != "version" && command != "config docs" && command != "bench") out += "\n" + config_flags_help();
     return out;
   }
   std::string out =
@@ -122,6 +133,10 @@ Result<Invocation> parse_args(const std::vector<std::string>& args) {
     const std::string& a = args[i];
     if (a == "--help" || a == "-h") {
       inv.help = true;
+      continue;
+    }
+    if (inv.command == "bench") {
+      inv.command_args.push_back(a);  // the bench validates its own options
       continue;
     }
     if (!a.starts_with("--")) return Error::invalid(a, "unexpected argument '" + a + "'");

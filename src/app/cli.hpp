@@ -23,6 +23,7 @@ struct Invocation {
   bool insecure_allow_unauthenticated = false;
   std::optional<std::string> env_file;
   std::map<std::string, std::string> config_flags;  // NAME -> value
+  std::vector<std::string> command_args;            // bench: its own options, parsed by the bench
 };
 
 Result<Invocation> parse_args(const std::vector<std::string>& args);

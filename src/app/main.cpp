@@ -7,6 +7,7 @@
 #include "app/cli.hpp"
 #include "app/services.hpp"
 #include "app/version.hpp"
+#include "bench/bench.hpp"
 #include "config/config.hpp"
 
 namespace {
@@ -40,6 +41,21 @@ int main(int argc, char** argv) {
   if (cmd == "config docs") {
     std::fputs(config::markdown_table().c_str(), stdout);
     return app::kExitOk;
+  }
+
+  if (cmd == "bench") {
+    auto opts = bench::parse_bench_options(inv->command_args);
+    if (!opts) {
+      std::fprintf(stderr, "taskman bench: %s\nRun 'taskman bench --help' for usage.\n", opts.error().message.c_str());
+      return app::kExitUsage;
+    }
+    auto report = bench::run_bench(*opts);
+    if (!report) {
+      std::fprintf(stderr, "taskman bench: %s\n", report.error().message.c_str());
+      return app::kExitFailure;
+    }
+    std::fputs(bench::format_report(*opts, *report).c_str(), stdout);
+    return report->errors == 0 ? app::kExitOk : app::kExitFailure;
   }
 
   config::Inputs inputs;
