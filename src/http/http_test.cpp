@@ -301,3 +301,19 @@ TEST(Client, ConnectErrorWhenNothingListens) {
 
 }  // namespace
 }  // namespace taskman::http
+
+namespace taskman::http {
+namespace {
+
+TEST(IoPool, ScheduleRunsLaterOnAnIoThread) {
+  IoPool pool(2);
+  pool.start();
+  std::promise<std::chrono::steady_clock::duration> ran;
+  const auto start = std::chrono::steady_clock::now();
+  pool.schedule(std::chrono::milliseconds(50), [&] { ran.set_value(std::chrono::steady_clock::now() - start); });
+  EXPECT_GE(ran.get_future().get(), std::chrono::milliseconds(50));
+  pool.stop();
+}
+
+}  // namespace
+}  // namespace taskman::http

@@ -66,6 +66,16 @@ void* IoPool::context(std::size_t i) { return impl_->contexts.at(i).get(); }
 std::size_t IoPool::next_index() { return impl_->next.fetch_add(1, std::memory_order_relaxed) % size(); }
 void IoPool::post(std::function<void()> fn) { asio::post(*impl_->contexts[next_index()], std::move(fn)); }
 
+void IoPool::schedule(std::chrono::milliseconds delay, std::function<void()> fn) {
+  std::size_t index = impl_->contexts.size();
+  for (std::size_t i = 0; i < impl_->contexts.size(); ++i) {
+    if (impl_->contexts[i]->get_executor().running_in_this_thread()) index = i;
+  }
+  if (index == impl_->contexts.size()) index = next_index();
+  auto timer = std::make_shared<asio::steady_timer>(*impl_->contexts[index], delay);
+  timer->async_wait([timer, fn = std::move(fn)](const boost::system::error_code&) { fn(); });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Responder state: the handler completes it from any thread; the connection coroutine waits on
 // `signal` (a timer used as an event: cancel() wakes the waiter). All wake-ups are posted to the

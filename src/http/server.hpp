@@ -75,6 +75,9 @@ class IoPool {
   std::size_t next_index();      // round robin
   // Runs fn on one of the I/O threads.
   void post(std::function<void()> fn);
+  // Runs fn on an I/O thread after `delay` (retry backoff and the like).
+  // Always asynchronous, even for a zero delay; on the calling I/O thread when there is one.
+  void schedule(std::chrono::milliseconds delay, std::function<void()> fn);
 
  private:
   struct Impl;
