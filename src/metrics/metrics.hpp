@@ -66,6 +66,30 @@ class Metrics {
   // Health checks.
   void health_check(const std::string& check, bool ok, double seconds);
 
+  // MCP server. `method` and `tool` must come from bounded sets (the caller folds unknown ones).
+  void mcp_request(const std::string& method, const std::string& outcome);
+  void mcp_tool_call(const std::string& tool, const std::string& outcome, double seconds);
+  void mcp_session_opened() { mcp_sessions_.Increment(); }
+  void mcp_session_closed() { mcp_sessions_.Decrement(); }
+
+  // Backend client. `endpoint` is a route template; `status` a code or a transport failure name.
+  void backend_request(const std::string& method, const std::string& endpoint, const std::string& status,
+                       double seconds);
+  void backend_retry(const std::string& reason);
+
+  // Circuit breaker and fallback cache.
+  void breaker_state(const std::string& state);  // 1 for `state`, 0 for the others
+  void breaker_transition(const std::string& from, const std::string& to);
+  void breaker_rejection(const std::string& reason);
+  void cache_lookup(const std::string& result);
+  void cache_entries(std::size_t n) { cache_entries_.Set(static_cast<double>(n)); }
+  void cache_eviction(const std::string& reason, std::size_t n);
+
+  // Database (backend) and tracer self-metrics.
+  void db_query(const std::string& operation, double seconds);
+  void spans_exported(std::size_t n) { spans_exported_.Increment(static_cast<double>(n)); }
+  void spans_dropped(std::size_t n) { spans_dropped_.Increment(static_cast<double>(n)); }
+
  private:
   std::shared_ptr<prometheus::Registry> registry_;
   std::shared_ptr<prometheus::Collectable> process_;
@@ -74,6 +98,22 @@ class Metrics {
   prometheus::Gauge& http_in_flight_;
   prometheus::Family<prometheus::Gauge>& health_status_;
   prometheus::Family<prometheus::Histogram>& health_duration_;
+  prometheus::Gauge& mcp_sessions_;
+  prometheus::Gauge& cache_entries_;
+  prometheus::Counter& spans_exported_;
+  prometheus::Counter& spans_dropped_;
+  ChildCache<prometheus::Counter> mcp_requests_;
+  ChildCache<prometheus::Counter> mcp_tool_calls_;
+  ChildCache<prometheus::Histogram> mcp_tool_duration_;
+  ChildCache<prometheus::Counter> backend_requests_;
+  ChildCache<prometheus::Histogram> backend_duration_;
+  ChildCache<prometheus::Counter> backend_retries_;
+  ChildCache<prometheus::Gauge> breaker_state_;
+  ChildCache<prometheus::Counter> breaker_transitions_;
+  ChildCache<prometheus::Counter> breaker_rejections_;
+  ChildCache<prometheus::Counter> cache_lookups_;
+  ChildCache<prometheus::Counter> cache_evictions_;
+  ChildCache<prometheus::Histogram> db_duration_;
   ChildCache<prometheus::Counter> http_requests_cache_;
   ChildCache<prometheus::Histogram> http_duration_cache_;
   ChildCache<prometheus::Gauge> health_status_cache_;

@@ -1,0 +1,278 @@
+#include "client/backend_client.hpp"
+
+#include <cmath>
+
+#include "core/text.hpp"
+#include "http/server.hpp"
+#include "log/log.hpp"
+#include "metrics/metrics.hpp"
+
+namespace taskman::client {
+
+using Json = nlohmann::json;
+
+std::string endpoint_template(std::string_view path) {
+  std::vector<std::string_view> segs;
+  std::size_t pos = path.starts_with('/') ? 1 : 0;
+  while (pos <= path.size()) {
+    auto slash = path.find('/', pos);
+    segs.push_back(path.substr(pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos));
+    if (slash == std::string_view::npos) break;
+    pos = slash + 1;
+  }
+  if (segs.empty() || (segs[0] != "tasks" && segs[0] != "projects")) return "other";
+  std::string out = "/" + std::string(segs[0]);
+  if (segs.size() >= 2) out += segs[0] == "tasks" && segs[1] == "next" ? "/next" : "/{id}";
+  if (segs.size() == 3 && segs[0] == "tasks" && segs[2] == "comments") out += "/comments";
+  else if (segs.size() >= 3) return "other";
+  return out;
+}
+
+namespace {
+
+std::string query_string(const std::vector<std::pair<std::string, std::string>>& query) {
+  std::string q;
+  for (const auto& [k, v] : query) {
+    if (!q.empty()) q += '&';
+    q += encode_segment(k) + "=" + encode_segment(v);
+  }
+  return q;
+}
+
+resilience::AttemptOutcome outcome_of(const http::ClientResult& r) {
+  switch (r.error) {
+    case http::TransportError::kNone: return resilience::AttemptOutcome::http(r.response.status);
+    case http::TransportError::kConnect: return resilience::AttemptOutcome::connect_error();
+    case http::TransportError::kTimeout: return resilience::AttemptOutcome::timeout();
+    case http::TransportError::kClosed: return resilience::AttemptOutcome::connection_lost();
+    case http::TransportError::kProtocol: return resilience::AttemptOutcome::protocol_error();
+  }
+  return resilience::AttemptOutcome::protocol_error();
+}
+
+const char* transport_label(http::TransportError e) {
+  switch (e) {
+    case http::TransportError::kConnect: return "connect_error";
+    case http::TransportError::kTimeout: return "timeout";
+    case http::TransportError::kClosed: return "connection_lost";
+    case http::TransportError::kProtocol: return "protocol_error";
+    case http::TransportError::kNone: return "ok";
+  }
+  return "error";
+}
+
+}  // namespace
+
+struct BackendClient::Op {
+  RequestContext ctx;
+  RestCall call;
+  std::function<void(Result<RestResult>)> done;
+  std::string target;     // base path + path + query
+  std::string cache_key;  // path + normalized query, below the base
+  std::string body;
+  std::string idempotency_key;
+  std::chrono::steady_clock::time_point deadline;
+  int retries = 0;
+  std::optional<resilience::Bulkhead::Permit> permit;
+  std::string last_problem;  // for the final error message
+};
+
+BackendClient::BackendClient(http::IoPool& pool, BackendClientOptions options, log::Logger& logger,
+                             metrics::Metrics* metrics, const resilience::Clock& clock)
+    : options_(std::move(options)),
+      pool_(pool),
+      logger_(logger),
+      metrics_(metrics),
+      clock_(clock),
+      retry_(options_.retry, random_),
+      breaker_(options_.breaker, clock),
+      cache_(options_.cache, clock,
+             resilience::FallbackCacheObserver{
+                 [this](resilience::LookupResult r) {
+                   if (metrics_) metrics_->cache_lookup(resilience::lookup_result_name(r));
+                 },
+                 [this](resilience::EvictionReason r, std::size_t n) {
+                   if (metrics_) metrics_->cache_eviction(resilience::eviction_reason_name(r), n);
+                 },
+                 [this](std::size_t n) {
+                   if (metrics_) metrics_->cache_entries(n);
+                 }}),
+      bulkhead_(options_.max_concurrency) {
+  auto url = http::parse_url(options_.endpoint);
+  if (!url) throw std::invalid_argument("TASK_MANAGER_API_ENDPOINT: " + url.error().message);
+  url_ = *url;
+  http_ = std::make_unique<http::HttpClient>(pool, url_.host, url_.port);
+  breaker_.add_listener([this](resilience::BreakerState from, resilience::BreakerState to,
+                               resilience::TransitionReason why) {
+    logger_.warn("circuit breaker transition", {{"from", resilience::breaker_state_name(from)},
+                                                {"to", resilience::breaker_state_name(to)},
+                                                {"reason", resilience::transition_reason_name(why)},
+                                                {"backend", options_.endpoint}});
+    if (metrics_) {
+      metrics_->breaker_transition(resilience::breaker_state_name(from), resilience::breaker_state_name(to));
+      metrics_->breaker_state(resilience::breaker_state_name(to));
+    }
+  });
+}
+
+BackendClient::~BackendClient() = default;
+
+void BackendClient::call(const RequestContext& ctx, RestCall call, std::function<void(Result<RestResult>)> done) {
+  auto op = std::make_shared<Op>();
+  op->ctx = ctx;
+  op->done = std::move(done);
+  const std::string q = query_string(call.query);
+  op->target = url_.base_path + call.path + (q.empty() ? "" : "?" + q);
+  op->cache_key = resilience::normalize_key(call.path, q);
+  if (call.body) op->body = call.body->dump();
+  if (call.idempotency_key) op->idempotency_key = random_hex(16);
+  const auto budget = options_.attempt_timeout * (options_.retry.max_retries + 1);
+  op->deadline = std::min(ctx.deadline, std::chrono::steady_clock::now() + budget);
+  op->call = std::move(call);
+
+  op->permit = bulkhead_.try_acquire();
+  if (!op->permit) {
+    if (metrics_) metrics_->breaker_rejection("bulkhead");
+    Error e = Error::make(ErrorCode::kUnavailable, "too many backend calls in flight (BACKEND_MAX_CONCURRENCY=" +
+                                                       std::to_string(options_.max_concurrency) + ")");
+    e.retry_after_ms = 1000;
+    finish_failure(op, std::move(e));
+    return;
+  }
+  attempt(std::move(op));
+}
+
+bool BackendClient::serve_stale(const std::shared_ptr<Op>& op, const std::string& why) {
+  if (op->call.method != "GET") return false;
+  auto hit = cache_.get(op->cache_key);
+  if (!hit) return false;
+  auto body = Json::parse(hit->value.body, nullptr, false);
+  if (body.is_discarded()) return false;
+  op->permit.reset();
+  logger_.warn(op->ctx, "backend read failed; answered from the fallback cache",
+               {{"path", op->call.path}, {"age_ms", hit->age_ms}, {"error", why}});
+  op->done(RestResult{hit->value.status, std::move(body), true, hit->age_ms, why});
+  return true;
+}
+
+void BackendClient::finish_failure(const std::shared_ptr<Op>& op, Error error) {
+  if (serve_stale(op, error.message)) return;
+  op->permit.reset();
+  logger_.warn(op->ctx, "backend call failed", {{"method", op->call.method}, {"path", op->call.path},
+                                                {"error", error.message}, {"retries", op->retries}});
+  op->done(std::move(error));
+}
+
+void BackendClient::attempt(std::shared_ptr<Op> op) {
+  const auto admission = breaker_.admit();
+  if (!admission.allowed) {
+    const char* reason = resilience::reject_reason_name(admission.reason);
+    if (metrics_) metrics_->breaker_rejection(reason);
+    Error e = Error::make(ErrorCode::kUnavailable,
+                          std::string("circuit ") + (admission.reason == resilience::RejectReason::kOpen
+                                                         ? "open"
+                                                         : "half-open (a probe is in flight)") +
+                              (op->last_problem.empty() ? "" : " after " + op->last_problem));
+    e.retry_after_ms = admission.retry_after_ms;
+    finish_failure(op, std::move(e));
+    return;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(op->deadline - now);
+  if (remaining.count() <= 0) {
+    breaker_.record_ignored(admission.token);
+    finish_failure(op, Error::make(ErrorCode::kUnavailable, "deadline passed" +
+                                                                (op->last_problem.empty() ? std::string()
+                                                                                          : " after " + op->last_problem)));
+    return;
+  }
+
+  http::ClientRequest req;
+  req.method = op->call.method;
+  req.target = op->target;
+  req.headers.add("Accept", "application/json");
+  if (!op->ctx.request_id.empty()) req.headers.add("X-Request-ID", op->ctx.request_id);
+  if (op->call.body) {
+    req.headers.add("Content-Type", "application/json");
+    req.body = op->body;
+  }
+  if (!op->idempotency_key.empty()) req.headers.add("Idempotency-Key", "\"" + op->idempotency_key + "\"");
+  if (op->call.if_match) req.headers.add("If-Match", "\"" + std::to_string(*op->call.if_match) + "\"");
+
+  const auto timeout = std::min(options_.attempt_timeout, remaining);
+  const auto started = std::chrono::steady_clock::now();
+  http_->send(std::move(req), timeout, [this, op, token = admission.token, started](http::ClientResult r) {
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const auto outcome = outcome_of(r);
+    const std::string status_label = r.ok() ? std::to_string(r.response.status) : transport_label(r.error);
+    if (metrics_) metrics_->backend_request(op->call.method, endpoint_template(op->call.path), status_label, secs);
+
+    // A 2xx body must be JSON (or empty); anything else is a broken backend, counted as a failure.
+    Json body;
+    bool malformed = false;
+    if (r.ok() && !r.response.body.empty()) {
+      body = Json::parse(r.response.body, nullptr, false);
+      malformed = body.is_discarded();
+    }
+    if (resilience::breaker_verdict(outcome) == resilience::BreakerVerdict::kFailure || malformed) {
+      breaker_.record_failure(token);
+    } else {
+      breaker_.record_success(token);
+    }
+    if (malformed) {
+      finish_failure(op, Error::make(ErrorCode::kUnavailable,
+                                     "the backend sent a malformed answer (HTTP " +
+                                         std::to_string(r.response.status) + ", not JSON)"));
+      return;
+    }
+
+    const bool retryable = resilience::is_retryable(outcome);
+    if (retryable) {
+      op->last_problem = r.ok() ? "HTTP " + std::to_string(r.response.status) : r.error_message;
+      std::optional<std::int64_t> retry_after;
+      if (r.ok()) {
+        if (auto h = r.response.headers.get("Retry-After")) {
+          retry_after = resilience::parse_retry_after_ms(*h, std::chrono::system_clock::now());
+        }
+      }
+      const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
+          op->deadline - std::chrono::steady_clock::now());
+      resilience::FailedAttempt failed{op->call.method, !op->idempotency_key.empty(), outcome, op->retries,
+                                       retry_after, remaining.count()};
+      const auto decision = retry_.decide(failed);
+      if (decision.retry) {
+        ++op->retries;
+        if (metrics_) metrics_->backend_retry(std::string(resilience::retry_reason(outcome)));
+        logger_.debug(op->ctx, "retrying backend call", {{"method", op->call.method}, {"path", op->call.path},
+                                                          {"attempt", op->retries + 1},
+                                                          {"delay_ms", decision.delay_ms},
+                                                          {"reason", op->last_problem}});
+        pool_.schedule(std::chrono::milliseconds(decision.delay_ms), [this, op] { attempt(op); });
+        return;
+      }
+      if (!r.ok()) {
+        const std::string tries = op->retries == 0 ? "" : " (" + std::to_string(op->retries + 1) + " attempts)";
+        finish_failure(op, Error::make(ErrorCode::kUnavailable, op->last_problem + tries));
+        return;
+      }
+    } else if (!r.ok()) {
+      finish_failure(op, Error::make(ErrorCode::kUnavailable, r.error_message));
+      return;
+    }
+
+    // An HTTP answer. A read the backend failed (5xx) is still answered from the cache when it can be.
+    const int status = r.response.status;
+    if (status >= 500 && serve_stale(op, "backend answered HTTP " + std::to_string(status))) return;
+    op->permit.reset();
+    if (status >= 200 && status < 300) {
+      if (op->call.method == "GET") {
+        cache_.put(op->cache_key, resilience::CachedResponse{status, r.response.body, "application/json", ""});
+      } else {
+        cache_.invalidate_for_write(op->call.method, op->call.path);
+      }
+    }
+    op->done(RestResult{status, std::move(body), false, 0, {}});
+  });
+}
+
+}  // namespace taskman::client

@@ -1,0 +1,77 @@
+#pragma once
+// The MCP server's way to the backend (SPEC §5): keep-alive HTTP with a per-attempt timeout and an
+// overall deadline, retries with full-jitter backoff for idempotent requests only (creates carry an
+// Idempotency-Key, so a retried create never duplicates), Retry-After honoured, a circuit breaker,
+// a bulkhead, and a fallback cache that answers failed reads with the last good (stale-marked) answer.
+// Thread-safe; completion callbacks run on an I/O thread.
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "client/backend.hpp"
+#include "http/client.hpp"
+#include "resilience/bulkhead.hpp"
+#include "resilience/circuit_breaker.hpp"
+#include "resilience/fallback_cache.hpp"
+#include "resilience/retry_policy.hpp"
+
+namespace taskman::log {
+class Logger;
+}
+namespace taskman::metrics {
+class Metrics;
+}
+namespace taskman::http {
+class IoPool;
+}
+
+namespace taskman::client {
+
+struct BackendClientOptions {
+  std::string endpoint = "http://localhost:3001/api/v1";  // TASK_MANAGER_API_ENDPOINT
+  std::chrono::milliseconds attempt_timeout{30'000};      // BACKEND_TIMEOUT_MS
+  std::size_t max_concurrency = 100;                      // BACKEND_MAX_CONCURRENCY
+  resilience::RetryOptions retry;                         // BACKEND_MAX_RETRIES
+  resilience::CircuitBreakerOptions breaker;
+  resilience::FallbackCacheOptions cache;
+};
+
+// The route template of a REST path below the API base, for metric labels ("/tasks/{id}").
+std::string endpoint_template(std::string_view path);
+
+class BackendClient final : public Backend {
+ public:
+  // Throws std::invalid_argument for an unusable endpoint (validated earlier by the config layer).
+  BackendClient(http::IoPool& pool, BackendClientOptions options, log::Logger& logger,
+                metrics::Metrics* metrics = nullptr, const resilience::Clock& clock = resilience::SteadyClock::instance());
+  ~BackendClient() override;
+
+  void call(const RequestContext& ctx, RestCall call, std::function<void(Result<RestResult>)> done) override;
+
+  resilience::BreakerSnapshot breaker() const { return breaker_.snapshot(); }
+  const resilience::FallbackCache& cache() const { return cache_; }
+  const BackendClientOptions& options() const { return options_; }
+
+ private:
+  struct Op;
+  void attempt(std::shared_ptr<Op> op);
+  void finish_failure(const std::shared_ptr<Op>& op, Error error);
+  // Answers a failed GET from the fallback cache; false when there is no fresh entry.
+  bool serve_stale(const std::shared_ptr<Op>& op, const std::string& why);
+
+  BackendClientOptions options_;
+  http::Url url_;
+  http::IoPool& pool_;
+  log::Logger& logger_;
+  metrics::Metrics* metrics_;
+  const resilience::Clock& clock_;
+  std::unique_ptr<http::HttpClient> http_;
+  resilience::SeededRandom random_;
+  resilience::RetryPolicy retry_;
+  resilience::CircuitBreaker breaker_;
+  resilience::FallbackCache cache_;
+  resilience::Bulkhead bulkhead_;
+};
+
+}  // namespace taskman::client
