@@ -7,14 +7,21 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <iostream>
 #include <memory>
 #include <thread>
 
+#include "api/api.hpp"
 #include "app/health.hpp"
 #include "app/telemetry.hpp"
 #include "app/version.hpp"
+#include "client/backend_client.hpp"
 #include "http/server.hpp"
 #include "log/log.hpp"
+#include "mcp/http_transport.hpp"
+#include "mcp/server.hpp"
+#include "mcp/stdio_transport.hpp"
+#include "tools/task_tools.hpp"
 
 namespace taskman::app {
 namespace {
@@ -24,7 +31,7 @@ bool is_loopback(const std::string& host) {
 }
 
 // Signals are taken synchronously by the main thread (sigwait), so no handler runs on an I/O
-// thread. SIGUSR1 is our own "drain finished" wake-up.
+// thread. SIGUSR1 is our own wake-up: "drain finished" or "stdio input ended".
 sigset_t blocked_signals() {
   sigset_t set;
   sigemptyset(&set);
@@ -36,6 +43,7 @@ sigset_t blocked_signals() {
 
 struct Service {
   std::string name;
+  std::string host_var;
   std::unique_ptr<log::Logger> logger;
   Health health;
   std::unique_ptr<http::Server> server;
@@ -52,13 +60,45 @@ http::ServerOptions server_options(const config::Config& cfg, const std::string&
   return o;
 }
 
+client::BackendClientOptions client_options(const config::Config& cfg, std::string endpoint) {
+  client::BackendClientOptions o;
+  o.endpoint = std::move(endpoint);
+  o.attempt_timeout = std::chrono::milliseconds(cfg.integer("BACKEND_TIMEOUT_MS"));
+  o.max_concurrency = static_cast<std::size_t>(cfg.integer("BACKEND_MAX_CONCURRENCY"));
+  o.retry.max_retries = static_cast<int>(cfg.integer("BACKEND_MAX_RETRIES"));
+  o.breaker.enabled = cfg.boolean("CIRCUIT_BREAKER_ENABLED");
+  o.breaker.error_threshold_percent = static_cast<int>(cfg.integer("CIRCUIT_BREAKER_ERROR_THRESHOLD"));
+  o.breaker.volume_threshold = cfg.integer("CIRCUIT_BREAKER_VOLUME_THRESHOLD");
+  o.breaker.rolling_window_ms = cfg.integer("CIRCUIT_BREAKER_ROLLING_WINDOW_MS");
+  o.breaker.reset_timeout_ms = cfg.integer("CIRCUIT_BREAKER_RESET_TIMEOUT_MS");
+  // A probe may take a whole attempt; only after that is it presumed lost.
+  o.breaker.probe_timeout_ms = std::max(o.breaker.reset_timeout_ms, cfg.integer("BACKEND_TIMEOUT_MS") * 2);
+  o.cache.enabled = cfg.boolean("FALLBACK_CACHE_ENABLED");
+  o.cache.max_size = static_cast<std::size_t>(cfg.integer("FALLBACK_CACHE_MAX_SIZE"));
+  o.cache.ttl_ms = cfg.integer("FALLBACK_CACHE_TTL_MS");
+  return o;
+}
+
+CheckResult breaker_check(const client::BackendClient& c) {
+  const auto snap = c.breaker();
+  CheckResult r;
+  r.detail = std::string("circuit ") + resilience::breaker_state_name(snap.state) + ", " +
+             std::to_string(snap.failures_in_window) + "/" + std::to_string(snap.calls_in_window) +
+             " calls failed in the window";
+  if (snap.time_until_half_open_ms) r.detail += ", probe in " + std::to_string(*snap.time_until_half_open_ms) + " ms";
+  // SPEC §6: an open breaker is degraded, not unready: cached reads are still served.
+  if (snap.state != resilience::BreakerState::kClosed) r.state = CheckResult::State::kDegraded;
+  return r;
+}
+
 }  // namespace
 
 int run(const Invocation& inv, const config::Config& cfg) {
   const auto started = std::chrono::steady_clock::now();
   const std::string& cmd = inv.command;
   const bool want_api = cmd == "serve" || cmd == "api";
-  const bool want_mcp_http = (cmd == "serve" || cmd == "mcp") && !inv.stdio;
+  const bool want_mcp = cmd == "serve" || cmd == "mcp";
+  const bool want_mcp_http = want_mcp && !inv.stdio;
 
   // SPEC §8: refuse to expose an unauthenticated service beyond loopback.
   if (!inv.insecure_allow_unauthenticated) {
@@ -80,10 +120,27 @@ int run(const Invocation& inv, const config::Config& cfg) {
 
   log::Sink sink(stderr, *log::parse_level(cfg.str("LOG_LEVEL")),
                  cfg.str("LOG_FORMAT") == "pretty" ? log::Format::kPretty : log::Format::kJson);
+  log::Logger main_log("taskman", sink);
 
-  if (cmd == "migrate" || cmd == "mcp") {
-    std::fprintf(stderr, "taskman: '%s' is not implemented yet\n", cmd.c_str());
-    return kExitNotImplemented;
+  const bool metrics_on = cfg.boolean("ENABLE_METRICS");
+  metrics::Metrics registry(version(), git_revision());
+  api::ApiOptions api_options;
+  api_options.database_url = cfg.str("DATABASE_URL");
+  if (metrics_on) {
+    api_options.db_observer = [&registry](const char* op, std::chrono::nanoseconds d) {
+      registry.db_query(op, std::chrono::duration<double>(d).count());
+    };
+  }
+
+  if (cmd == "migrate") {
+    log::Logger api_log("taskman-api", sink);
+    auto st = api::migrate(api_options, api_log);
+    if (!st) {
+      api_log.error("migration failed", {{"error", st.error().message}});
+      return kExitFailure;
+    }
+    api_log.info("database is up to date", {{"database_url", cfg.str("DATABASE_URL")}});
+    return kExitOk;
   }
 
   // Block the signals before any thread starts so every thread inherits the mask.
@@ -91,9 +148,6 @@ int run(const Invocation& inv, const config::Config& cfg) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   http::IoPool pool(std::max(1u, std::thread::hardware_concurrency()));
-  // One registry per process (SPEC §6): in `serve` both services expose the same registry.
-  const bool metrics_on = cfg.boolean("ENABLE_METRICS");
-  metrics::Metrics registry(version(), git_revision());
   HttpMetricsObserver http_metrics(registry);
   auto add_common_routes = [&](Service& s, http::Router& router) {
     s.health.register_routes(router);
@@ -104,48 +158,117 @@ int run(const Invocation& inv, const config::Config& cfg) {
       });
     }
   };
+  auto start_server = [&](Service& s, http::Router router, http::ServerOptions opts) {
+    s.server = std::make_unique<http::Server>(pool, std::move(opts), std::move(router), *s.logger);
+    if (metrics_on) s.server->add_observer(&http_metrics);
+    s.server->start();
+  };
+
   std::vector<std::unique_ptr<Service>> services;
+  std::unique_ptr<api::Backend> backend;
+  std::unique_ptr<client::BackendClient> backend_client;
+  std::unique_ptr<mcp::Server> mcp_server;
+  std::unique_ptr<mcp::HttpTransport> mcp_http;
+  std::unique_ptr<mcp::StdioTransport> mcp_stdio;
+  std::thread stdio_thread;
   try {
     if (want_api) {
       auto s = std::make_unique<Service>();
       s->name = "taskman-api";
+      s->host_var = "API_HOST";
       s->logger = std::make_unique<log::Logger>(s->name, sink);
+      auto opened = api::Backend::open(api_options, *s->logger);
+      if (!opened) {
+        s->logger->error("cannot open the database", {{"database_url", cfg.str("DATABASE_URL")},
+                                                     {"error", opened.error().message}});
+        return kExitFailure;
+      }
+      backend = std::move(opened.value());
       http::Router router;
       add_common_routes(*s, router);
+      backend->register_routes(router);
+      s->health.add_check("database", [b = backend.get()] {
+        auto st = b->check_database();
+        return st ? CheckResult{} : CheckResult{CheckResult::State::kFailed, st.error().message};
+      });
       auto opts = server_options(cfg, cfg.str("API_HOST"), cfg.integer("API_PORT"));
       opts.bearer_tokens = cfg.list("API_KEYS");
       opts.auth_path_prefix = "/api/";
-      s->server = std::make_unique<http::Server>(pool, opts, std::move(router), *s->logger);
-      if (metrics_on) s->server->add_observer(&http_metrics);
-      s->server->start();
+      start_server(*s, std::move(router), std::move(opts));
       services.push_back(std::move(s));
     }
-    if (want_mcp_http) {
+    if (want_mcp) {
       auto s = std::make_unique<Service>();
       s->name = "taskman-mcp";
+      s->host_var = "HOST";
       s->logger = std::make_unique<log::Logger>(s->name, sink);
-      http::Router router;
-      add_common_routes(*s, router);
-      auto opts = server_options(cfg, cfg.str("HOST"), cfg.integer("PORT"));
-      opts.bearer_tokens = cfg.list("MCP_AUTH_TOKENS");
-      opts.auth_path_prefix = "/mcp";
-      s->server = std::make_unique<http::Server>(pool, opts, std::move(router), *s->logger);
-      if (metrics_on) s->server->add_observer(&http_metrics);
-      s->server->start();
+      // `serve` talks to the API it just started, wherever that bound.
+      std::string endpoint = cfg.str("TASK_MANAGER_API_ENDPOINT");
+      if (want_api) {
+        endpoint = "http://127.0.0.1:" + std::to_string(services.front()->server->port()) + "/api/v1";
+      }
+      backend_client = std::make_unique<client::BackendClient>(pool, client_options(cfg, endpoint), *s->logger,
+                                                               metrics_on ? &registry : nullptr);
+      mcp::ServerOptions mo;
+      mo.info = {"taskman", version(), "taskman task manager"};
+      mo.instructions =
+          "A shared task list. Use next_task to pick work, update_task to change status, add_comment to leave "
+          "notes, list_tasks with filters to look around. Errors say what to fix and carry a request_id.";
+      mcp_server = std::make_unique<mcp::Server>(mo);
+      tools::ToolsOptions to;
+      to.read_only = cfg.boolean("MCP_READ_ONLY");
+      if (metrics_on) {
+        to.on_call = [&registry](const std::string& tool, const char* outcome, double secs) {
+          registry.mcp_tool_call(tool, outcome, secs);
+        };
+      }
+      tools::register_task_tools(*mcp_server, *backend_client, to);
+      if (metrics_on) {
+        mcp_server->set_call_observer([&registry](const mcp::CallContext& ctx, const mcp::CallOutcome& outcome) {
+          registry.mcp_request(std::string(mcp::method_label(ctx.method())), mcp::CallOutcome::name(outcome.kind));
+        });
+        registry.add_scrape_hook([srv = mcp_server.get()](metrics::Metrics& m) {
+          m.mcp_sessions_active(srv->session_count());
+        });
+      }
+      s->health.add_check("backend", [c = backend_client.get()] { return breaker_check(*c); });
+      if (!inv.stdio) {
+        mcp::HttpTransportOptions ho;
+        ho.session_ttl = std::chrono::milliseconds(cfg.integer("MCP_SESSION_TTL_MS"));
+        ho.max_sessions = static_cast<std::size_t>(cfg.integer("MCP_MAX_SESSIONS"));
+        ho.allowed_origins = cfg.list("MCP_ALLOWED_ORIGINS");
+        mcp_http = std::make_unique<mcp::HttpTransport>(*mcp_server, ho);
+        http::Router router;
+        add_common_routes(*s, router);
+        mcp_http->register_routes(router);
+        auto opts = server_options(cfg, cfg.str("HOST"), cfg.integer("PORT"));
+        opts.bearer_tokens = cfg.list("MCP_AUTH_TOKENS");
+        opts.auth_path_prefix = "/mcp";
+        start_server(*s, std::move(router), std::move(opts));
+      }
       services.push_back(std::move(s));
     }
   } catch (const std::exception& e) {
-    log::Logger("taskman", sink).error("start-up failed", {{"error", e.what()}});
+    main_log.error("start-up failed", {{"error", e.what()}});
     return kExitFailure;
   }
 
   pool.start();
   for (auto& s : services) {
     s->health.set_ready(true);
-    s->logger->info("listening", {{"address", cfg.str(s->name == "taskman-api" ? "API_HOST" : "HOST")},
-                                  {"port", s->server->port()}});
+    if (s->server) {
+      s->logger->info("listening", {{"address", cfg.str(s->host_var)}, {"port", s->server->port()}});
+    }
   }
-  log::Logger main_log("taskman", sink);
+  std::atomic<bool> stdin_ended{false};
+  if (want_mcp && inv.stdio) {
+    mcp_stdio = std::make_unique<mcp::StdioTransport>(*mcp_server, std::cin, std::cout);
+    stdio_thread = std::thread([&] {
+      mcp_stdio->run();
+      stdin_ended = true;
+      kill(getpid(), SIGUSR1);  // input ended: shut down like on SIGTERM
+    });
+  }
   main_log.info("ready", {{"command", cmd},
                           {"startup_ms", std::chrono::duration<double, std::milli>(
                                              std::chrono::steady_clock::now() - started).count()}});
@@ -153,27 +276,47 @@ int run(const Invocation& inv, const config::Config& cfg) {
   int sig = 0;
   do {
     sigwait(&signals, &sig);
-  } while (sig == SIGUSR1);
-  main_log.info("shutting down: draining", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  } while (sig == SIGUSR1 && !stdin_ended);
+  main_log.info("shutting down: draining", {{"signal", sig == SIGTERM  ? "SIGTERM"
+                                                       : sig == SIGINT ? "SIGINT"
+                                                                       : "end of input"}});
 
   const auto timeout = std::chrono::milliseconds(cfg.integer("SHUTDOWN_TIMEOUT_MS"));
-  auto pending = std::make_shared<std::atomic<int>>(static_cast<int>(services.size()));
   for (auto& s : services) s->health.set_draining();
+  auto pending = std::make_shared<std::atomic<int>>(0);
   for (auto& s : services) {
+    if (s->server) pending->fetch_add(1);
+  }
+  for (auto& s : services) {
+    if (!s->server) continue;
     s->server->drain(timeout, [pending] {
       if (pending->fetch_sub(1) == 1) kill(getpid(), SIGUSR1);
     });
   }
-  if (services.empty()) kill(getpid(), SIGUSR1);
+  if (pending->load() == 0) kill(getpid(), SIGUSR1);
   sigwait(&signals, &sig);
   if (sig != SIGUSR1) {
     main_log.warn("second signal: exiting at once");
     std::fflush(stderr);
     _exit(kExitFailure);
   }
+  if (stdio_thread.joinable()) {
+    // The input may still be open (SIGTERM while a client is attached): the reader thread cannot be
+    // interrupted portably, so leave it; the process is about to exit.
+    if (stdin_ended) {
+      stdio_thread.join();
+    } else {
+      stdio_thread.detach();
+    }
+  }
+  // Sessions end after the drain, so calls in flight at the signal were answered first.
+  if (mcp_http) mcp_http->close_all();
   pool.stop();
+  if (backend) backend->close();
   main_log.info("stopped");
   std::fflush(stderr);
+  std::fflush(stdout);
+  if (mcp_stdio && !stdin_ended) _exit(kExitOk);  // don't destroy a transport its reader still uses
   return kExitOk;
 }
 

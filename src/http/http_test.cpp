@@ -93,6 +93,11 @@ class ServerTest : public ::testing::Test {
       slow_.push_back(std::move(responder));
       slow_started_.set_value();
     });
+    router_.add("GET", "/stream-held", [this](Request&, Responder responder) {
+      held_stream_ = responder.stream(200, {});
+      held_stream_->write("one\n");
+      slow_started_.set_value();
+    });
     router_.add("GET", "/stream", [](Request&, Responder responder) {
       auto s = responder.stream(200, {});
       std::thread([s] {
@@ -148,6 +153,7 @@ class ServerTest : public ::testing::Test {
   Router router_;
   std::unique_ptr<Server> server_;
   std::vector<Responder> slow_;
+  std::shared_ptr<Stream> held_stream_;
   std::promise<void> slow_started_;
 };
 
@@ -215,6 +221,25 @@ TEST_F(ServerTest, StreamsChunks) {
   EXPECT_NE(r.find("one\n"), std::string::npos);
   EXPECT_NE(r.find("two\n"), std::string::npos);
   EXPECT_NE(r.find("0\r\n\r\n"), std::string::npos);
+}
+
+// A close() that arrives on its own, after the last chunk went out, must still end the response.
+TEST_F(ServerTest, StreamClosedSeparatelyEndsTheResponse) {
+  start();
+  int fd = connect_raw();
+  send_all(fd, "GET /stream-held HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  slow_started_.get_future().wait();
+  std::string got;
+  char buf[4096];
+  while (got.find("one\n") == std::string::npos) {
+    const auto n = ::recv(fd, buf, sizeof buf, 0);
+    ASSERT_GT(n, 0);
+    got.append(buf, n);
+  }
+  held_stream_->close();
+  got += read_all(fd);  // returns only when the server ends the response and closes
+  EXPECT_NE(got.find("0\r\n\r\n"), std::string::npos) << got;
+  ::close(fd);
 }
 
 TEST_F(ServerTest, DrainFinishesInFlightRequestAndClosesIdle) {

@@ -70,6 +70,11 @@ class Stream {
   virtual bool closed() const = 0;
 };
 
+// What a streamed response is, for graceful shutdown: a response still being produced finishes
+// (like any in-flight request); a long-lived event stream (an SSE channel with no end of its own)
+// is closed by the drain.
+enum class StreamKind { kResponse, kEventStream };
+
 // Completes one request, exactly once, from any thread. The Request passed to the handler stays
 // valid until send() or stream() has been called. Destroying an unused Responder answers 500.
 class Responder {
@@ -84,7 +89,7 @@ class Responder {
 
   void send(Response response);
   // Starts a streamed response (status + headers now, body chunks later through the Stream).
-  std::shared_ptr<Stream> stream(int status, Headers headers);
+  std::shared_ptr<Stream> stream(int status, Headers headers, StreamKind kind = StreamKind::kResponse);
 
  private:
   std::shared_ptr<State> state_;

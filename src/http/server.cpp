@@ -90,6 +90,7 @@ struct Responder::State : std::enable_shared_from_this<Responder::State> {
   bool done = false;             // send() or stream() called
   std::optional<Response> response;
   bool streaming = false;
+  bool event_stream = false;  // StreamKind::kEventStream: the drain closes it
   int stream_status = 200;
   Headers stream_headers;
   std::deque<std::string> chunks;
@@ -160,12 +161,13 @@ void Responder::send(Response response) {
   state_.reset();
 }
 
-std::shared_ptr<Stream> Responder::stream(int status, Headers headers) {
+std::shared_ptr<Stream> Responder::stream(int status, Headers headers, StreamKind kind) {
   auto s = std::move(state_);
   {
     std::lock_guard lock(s->mu);
     s->done = true;
     s->streaming = true;
+    s->event_stream = kind == StreamKind::kEventStream;
     s->stream_status = status;
     s->stream_headers = std::move(headers);
   }
@@ -494,6 +496,7 @@ asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Connection> conn) {
         conn->stream.expires_never();
         state->signal.expires_at(asio::steady_timer::time_point::max());
         co_await state->signal.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        ec = {};  // the wake-up cancels the timer: operation_aborted is the normal case, not a write error
       }
       {
         std::lock_guard lock(state->mu);
@@ -582,11 +585,12 @@ void Server::drain(std::chrono::milliseconds timeout, std::function<void()> done
       impl->acceptor->close(ec);
     });
   }
-  // Idle keep-alive connections close now; open streams end; busy ones close after their answer.
+  // Idle keep-alive connections close now; event streams end; busy ones (streamed responses
+  // included) close after their answer.
   for (auto& c : conns) {
     asio::post(c->stream.get_executor(), [c] {
       if (c->idle) c->stream.socket().cancel();
-      if (c->open_stream) {
+      if (c->open_stream && c->open_stream->event_stream) {
         {
           std::lock_guard lock(c->open_stream->mu);
           c->open_stream->stream_closed = true;

@@ -136,6 +136,7 @@ Metrics::Metrics(std::string_view version, std::string_view revision)
 Metrics::~Metrics() = default;
 
 std::string Metrics::serialize() const {
+  for (const auto& hook : scrape_hooks_) hook(const_cast<Metrics&>(*this));
   auto families = registry_->Collect();
   auto process = process_->Collect();
   families.insert(families.end(), process.begin(), process.end());

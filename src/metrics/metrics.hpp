@@ -10,6 +10,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <memory>
@@ -55,8 +56,11 @@ class Metrics {
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
 
-  // Text exposition format 0.0.4 of the registry plus the process collector.
+  // Text exposition format 0.0.4 of the registry plus the process collector. Runs the scrape
+  // hooks first (gauges read from their owners at scrape time).
   std::string serialize() const;
+  // Register during wiring, before serving.
+  void add_scrape_hook(std::function<void(Metrics&)> hook) { scrape_hooks_.push_back(std::move(hook)); }
   prometheus::Registry& registry() { return *registry_; }
 
   // HTTP server (both services). `route` must be a route template or "unmatched".
@@ -69,8 +73,7 @@ class Metrics {
   // MCP server. `method` and `tool` must come from bounded sets (the caller folds unknown ones).
   void mcp_request(const std::string& method, const std::string& outcome);
   void mcp_tool_call(const std::string& tool, const std::string& outcome, double seconds);
-  void mcp_session_opened() { mcp_sessions_.Increment(); }
-  void mcp_session_closed() { mcp_sessions_.Decrement(); }
+  void mcp_sessions_active(std::size_t n) { mcp_sessions_.Set(static_cast<double>(n)); }
 
   // Backend client. `endpoint` is a route template; `status` a code or a transport failure name.
   void backend_request(const std::string& method, const std::string& endpoint, const std::string& status,
@@ -91,6 +94,7 @@ class Metrics {
   void spans_dropped(std::size_t n) { spans_dropped_.Increment(static_cast<double>(n)); }
 
  private:
+  std::vector<std::function<void(Metrics&)>> scrape_hooks_;
   std::shared_ptr<prometheus::Registry> registry_;
   std::shared_ptr<prometheus::Collectable> process_;
   prometheus::Family<prometheus::Counter>& http_requests_;

@@ -1,6 +1,10 @@
 // The foundation through the real binary: CLI, configuration, HTTP middleware, shutdown.
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -8,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/mcp_session.hpp"
 #include "support/process.hpp"
 
 namespace taskman::testing {
@@ -181,7 +186,7 @@ TEST_F(Served, OversizedBodyIs413) {
   EXPECT_EQ(r.status, 413);
 }
 
-TEST_F(Served, SigtermDrainsAndExitsZero) {
+TEST_F(Served, SigtermWithOnlyIdleConnectionsExitsZero) {
   // An idle keep-alive connection must not hold shutdown up.
   auto idle = std::async(std::launch::async, [this] {
     return http_raw(api_port_, "GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -193,17 +198,92 @@ TEST_F(Served, SigtermDrainsAndExitsZero) {
   EXPECT_TRUE(proc_->wait_for_line([](const std::string& l) { return l.find("\"stopped\"") != std::string::npos; }));
 }
 
-TEST_F(Served, SecondSignalExitsAtOnce) {
-  // Hold a request open by sending only half of it; the drain would wait for it.
-  const int port = api_port_;
-  auto half = std::async(std::launch::async, [port] {
-    return http_raw(port, "POST /health/live HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc");
-  });
+// A backend the test controls: it accepts and reads requests, and answers only when told, so a
+// request can be held in flight inside the MCP server for as long as the test needs.
+class HeldBackend {
+ public:
+  HeldBackend() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::listen(fd_, 16);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+  }
+  ~HeldBackend() {
+    for (int c : conns_) ::close(c);
+    ::close(fd_);
+  }
+  int port() const { return port_; }
+  // Blocks until the next request's headers arrived; returns them.
+  std::string accept_request() {
+    int c = ::accept(fd_, nullptr, nullptr);
+    conns_.push_back(c);
+    std::string got;
+    char buf[4096];
+    while (got.find("\r\n\r\n") == std::string::npos) {
+      const auto n = ::recv(c, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      got.append(buf, static_cast<std::size_t>(n));
+    }
+    return got;
+  }
+  void answer_last(const std::string& json_body) {
+    const std::string r = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                          std::to_string(json_body.size()) + "\r\n\r\n" + json_body;
+    ::send(conns_.back(), r.data(), r.size(), MSG_NOSIGNAL);
+  }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  std::vector<int> conns_;
+};
+
+class McpOverHeldBackend : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Process::Options o;
+    o.args = {"mcp", "--port", "0", "--task-manager-api-endpoint",
+              "http://127.0.0.1:" + std::to_string(backend_.port()) + "/api/v1", "--backend-timeout-ms", "60000"};
+    o.cwd = dir_.path();
+    proc_ = std::make_unique<Process>(o);
+    port_ = proc_->wait_for_port("taskman-mcp");
+    session_ = McpSession::open(port_);
+    // Start a tool call and wait until its backend request is held by the test.
+    call_ = std::async(std::launch::async, [this] { return session_.call_tool("get_task", {{"id", "t1"}}); });
+    request_ = backend_.accept_request();
+  }
+  TempDir dir_;
+  HeldBackend backend_;
+  std::unique_ptr<Process> proc_;
+  int port_ = 0;
+  McpSession session_;
+  std::future<json> call_;
+  std::string request_;
+};
+
+TEST_F(McpOverHeldBackend, SigtermLetsTheInFlightCallFinishThenExitsZero) {
+  EXPECT_NE(request_.find("GET /api/v1/tasks/t1 "), std::string::npos) << request_;
   proc_->signal(SIGTERM);
   ASSERT_TRUE(proc_->wait_for_line([](const std::string& l) { return l.find("draining") != std::string::npos; }));
+  backend_.answer_last(R"({"id":"t1","title":"held","status":"todo","priority":"medium","version":1,)"
+                       R"("created_at":"2026-01-01T00:00:00.000Z","updated_at":"2026-01-01T00:00:00.000Z"})");
+  auto result = call_.get();
+  EXPECT_EQ(result["structuredContent"]["task"]["title"], "held") << result.dump();
+  EXPECT_EQ(proc_->wait_exit(std::chrono::seconds(15)), 0) << joined(*proc_);
+}
+
+TEST_F(McpOverHeldBackend, SecondSignalExitsAtOnce) {
+  proc_->signal(SIGTERM);
+  ASSERT_TRUE(proc_->wait_for_line([](const std::string& l) { return l.find("draining") != std::string::npos; }));
+  // The held call keeps the drain waiting (SHUTDOWN_TIMEOUT_MS is 10 s); a second signal must not wait.
   proc_->signal(SIGTERM);
   EXPECT_EQ(proc_->wait_exit(std::chrono::seconds(5)), 1);
-  half.get();
+  EXPECT_THROW(call_.get(), std::runtime_error);  // the connection died with the process
 }
 
 }  // namespace

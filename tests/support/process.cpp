@@ -186,7 +186,11 @@ void Process::close_stdin() {
 void Process::signal(int sig) { ::kill(pid_, sig); }
 
 std::optional<int> Process::wait_exit(std::chrono::milliseconds timeout) {
-  if (exit_.wait_for(timeout) != std::future_status::ready) return std::nullopt;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  if (exit_.wait_until(deadline) != std::future_status::ready) return std::nullopt;
+  // Everything the process wrote is read before its status is reported (its pipes close at exit).
+  std::unique_lock lock(mu_);
+  cv_.wait_until(lock, deadline, [&] { return err_eof_ && out_eof_; });
   return exit_.get();
 }
 

@@ -1,0 +1,33 @@
+#pragma once
+// The task manager's MCP surface (SPEC §4): tools, resources and prompts over the REST API.
+// Thin adapters: arguments are checked against each tool's own inputSchema (naming the field),
+// turned into one REST call, and the answer into structuredContent or an isError result that says
+// what happened, what to do, and the request id.
+#include <string>
+
+#include "mcp/server.hpp"
+#include "client/backend.hpp"
+
+namespace taskman::tools {
+
+using client::Backend;
+using client::RestCall;
+using client::RestResult;
+
+struct ToolsOptions {
+  bool read_only = false;  // MCP_READ_ONLY: only read-only tools
+  // Called once per tool call with outcome "success" or "tool_error" (isError) and the seconds it
+  // took (metrics). May run on any thread.
+  std::function<void(const std::string& tool, const char* outcome, double seconds)> on_call;
+};
+
+// Names of every tool, in listing order (bounded label set for metrics).
+const std::vector<std::string>& tool_names();
+
+void register_task_tools(mcp::Server& server, Backend& backend, ToolsOptions options);
+
+// Checks `args` against a tool inputSchema of the shapes used here (object of string, integer,
+// boolean, enum, nullable, array of strings); collects every problem.
+Status validate_arguments(const nlohmann::json& schema, const nlohmann::json& args);
+
+}  // namespace taskman::tools
