@@ -54,9 +54,9 @@ class Backend {
 
   // Every /api/v1 route. The Backend must outlive the router's use.
   void register_routes(http::Router& router);
-  // For /health/ready: SELECT 1 on a reader connection. The blocking form waits at most 1 s and is
-  // for start-up or a non-I/O thread; handlers should use the callback form (answered on a
-  // database thread).
+  // For /health/ready. The blocking form runs SELECT 1 on a dedicated connection (microseconds; a
+  // lock wait is capped at 100 ms), so it is fit for an I/O thread and is not queued behind reads.
+  // The callback form goes through the reader pool (answered on a database thread).
   Status check_database();
   void check_database(std::function<void(Status)> done);
   // Finishes queued database work and closes the connections. Idempotent.

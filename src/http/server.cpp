@@ -234,7 +234,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   mutable std::mutex mu;  // guards connections and drain_done
   std::set<std::shared_ptr<Connection>> connections;
   std::function<void()> drain_done;
-  std::unique_ptr<asio::steady_timer> drain_timer;
+  // Created by drain() and owned by its wait handler, so it never outlives its io_context.
+  std::weak_ptr<asio::steady_timer> drain_timer;
 
   asio::io_context& ctx(std::size_t i) { return *static_cast<asio::io_context*>(pool.context(i)); }
 
@@ -246,7 +247,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       done = std::move(drain_done);
       drain_done = nullptr;
     }
-    if (drain_timer) asio::post(drain_timer->get_executor(), [t = drain_timer.get()] { t->cancel(); });
+    if (auto t = drain_timer.lock()) asio::post(t->get_executor(), [t] { t->cancel(); });
     done();
   }
 
@@ -319,6 +320,8 @@ asio::awaitable<bool> Server::Impl::write_simple(Connection& conn, Request& req,
 }
 
 asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Connection> conn) {
+  // The frame owns the server state: it may outlive the Server object until its io_context ends.
+  auto self = shared_from_this();
   beast::flat_buffer buffer;
   std::string remote;
   {
@@ -556,7 +559,6 @@ void Server::start() {
   }
   impl_->bound_port = acc->local_endpoint().port();
   impl_->acceptor = std::move(acc);
-  impl_->drain_timer = std::make_unique<asio::steady_timer>(ctx);
   auto impl = impl_;
   asio::co_spawn(ctx, impl_->accept_loop(), [impl](std::exception_ptr e) {
     log_exception(impl->logger, e, "http accept loop");
@@ -589,7 +591,8 @@ void Server::drain(std::chrono::milliseconds timeout, std::function<void()> done
   // included) close after their answer.
   for (auto& c : conns) {
     asio::post(c->stream.get_executor(), [c] {
-      if (c->idle) c->stream.socket().cancel();
+      beast::error_code ignored;  // the peer may have closed it a moment ago
+      if (c->idle) c->stream.socket().cancel(ignored);
       if (c->open_stream && c->open_stream->event_stream) {
         {
           std::lock_guard lock(c->open_stream->mu);
@@ -599,9 +602,10 @@ void Server::drain(std::chrono::milliseconds timeout, std::function<void()> done
       }
     });
   }
-  if (impl->drain_timer) {
-    impl->drain_timer->expires_after(timeout);
-    impl->drain_timer->async_wait([impl](beast::error_code ec) {
+  {
+    auto timer = std::make_shared<asio::steady_timer>(impl->ctx(0), timeout);
+    impl->drain_timer = timer;
+    timer->async_wait([impl, timer](beast::error_code ec) {
       if (ec) return;  // cancelled: drained in time
       std::vector<std::shared_ptr<Connection>> left;
       std::function<void()> cb;
@@ -615,7 +619,10 @@ void Server::drain(std::chrono::milliseconds timeout, std::function<void()> done
         impl->logger.warn("shutdown timeout: closing connections still busy", {{"connections", left.size()}});
       }
       for (auto& c : left) {
-        asio::post(c->stream.get_executor(), [c] { c->stream.socket().close(); });
+        asio::post(c->stream.get_executor(), [c] {
+          beast::error_code ignored;
+          c->stream.socket().close(ignored);
+        });
       }
       if (cb) cb();
     });

@@ -853,9 +853,11 @@ Result<std::unique_ptr<Conn>> open_writer(const std::string& path) {
 // The store: one writer thread (group commit) and a pool of reader threads.
 class SqliteStore final : public Store {
  public:
-  SqliteStore(std::unique_ptr<Conn> writer, std::vector<std::unique_ptr<Conn>> readers, const StoreOptions& o)
+  SqliteStore(std::unique_ptr<Conn> writer, std::vector<std::unique_ptr<Conn>> readers,
+              std::unique_ptr<Conn> ping, const StoreOptions& o)
       : writer_(std::move(writer)),
         readers_(std::move(readers)),
+        ping_conn_(std::move(ping)),
         max_batch_(std::max<std::size_t>(1, o.max_batch)),
         max_queue_(std::max<std::size_t>(1, o.max_queue)),
         offload_callbacks_(o.offload_callbacks),
@@ -865,6 +867,15 @@ class SqliteStore final : public Store {
     for (auto& r : readers_) reader_threads_.emplace_back([this, conn = r.get()] { reader_loop(*conn); });
   }
   ~SqliteStore() override { close(); }
+
+  // SELECT 1 on its own connection: microseconds, bounded by a short busy timeout, and independent of
+  // the reader queue (health checks run on I/O threads).
+  Status ping_sync(std::chrono::milliseconds timeout) override {
+    std::lock_guard lk(ping_mu_);
+    if (!ping_conn_) return closed_error();
+    sqlite3_busy_timeout(ping_conn_->db(), static_cast<int>(std::min<std::int64_t>(timeout.count(), 100)));
+    return SqliteTx(*ping_conn_).select_one();
+  }
 
   void ping(std::function<void(Status)> done) override {
     submit_read([done = std::move(done)](ReadTx* tx, const Error* err) {
@@ -898,6 +909,8 @@ class SqliteStore final : public Store {
     }
     writer_.reset();
     readers_.clear();
+    std::lock_guard lk(ping_mu_);
+    ping_conn_.reset();
   }
 
  protected:
@@ -1073,6 +1086,8 @@ class SqliteStore final : public Store {
 
   std::unique_ptr<Conn> writer_;
   std::vector<std::unique_ptr<Conn>> readers_;
+  std::mutex ping_mu_;  // guards ping_conn_
+  std::unique_ptr<Conn> ping_conn_;
   const std::size_t max_batch_;
   const std::size_t max_queue_;
   const bool offload_callbacks_;
@@ -1133,7 +1148,10 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path, const 
     if (!r) return r.take_error();
     readers.push_back(std::move(*r));
   }
-  return std::unique_ptr<Store>(new SqliteStore(std::move(*writer), std::move(readers), options));
+  auto ping = Conn::open(path, true);
+  if (!ping) return ping.take_error();
+  return std::unique_ptr<Store>(
+      new SqliteStore(std::move(*writer), std::move(readers), std::move(*ping), options));
 }
 
 }  // namespace taskman::store

@@ -341,6 +341,7 @@ TEST_F(StoreTest, ClosedStoreAnswersUnavailable) {
   auto q = read_sync<bool>(*store_, [](ReadTx&) -> Result<bool> { return true; });
   ASSERT_FALSE(q.ok());
   EXPECT_EQ(q.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(store_->ping_sync().error().code, ErrorCode::kUnavailable);
 }
 
 TEST(StoreBackpressure, FullQueueIsRefusedAtOnceAndCloseFinishesQueuedWork) {

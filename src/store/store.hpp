@@ -128,8 +128,9 @@ class Store {
 
   // Liveness probe: SELECT 1 on a reader connection; `done` runs on a database thread.
   virtual void ping(std::function<void(Status)> done) = 0;
-  // Blocking form for start-up and tests (waits at most `timeout`). Not for I/O threads.
-  Status ping_sync(std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
+  // Blocking form (waits at most `timeout`). The default goes through ping(); the SQLite store
+  // answers from a dedicated connection, so a deep read queue cannot hold a health check up.
+  virtual Status ping_sync(std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
   // Stops taking work, finishes what is queued, closes connections. Idempotent.
   virtual void close() = 0;
 

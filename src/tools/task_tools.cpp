@@ -394,8 +394,8 @@ std::vector<ToolSpec> build_specs() {
   Json create_props = task_writable_properties();
   add("create_task", "Create task",
       "Create a task. Only title is required; status defaults to todo and priority to medium. Use depends_on "
-      "for tasks that must be done first and parent_id for sub-tasks. Each call creates a new task (safe to "
-      "retry only if the first call failed). Returns the created task with its id.",
+      "for tasks that must be done first and parent_id for sub-tasks. Each call creates a new task, so do not "
+      "repeat a call that succeeded. Returns the created task with its id.",
       object_schema(create_props, {"title"}), task_out, annotations(false, false, false, "Create task"), false,
       [](Backend& b, const mcp::CallPtr& ctx, const Json& args, mcp::Reply<Json> reply) {
         RestCall c{"POST", "/tasks", {}, args, std::nullopt, true};
@@ -439,7 +439,7 @@ std::vector<ToolSpec> build_specs() {
 
   Json field_enum = {{"type", "string"}, {"enum", kTaskFields}};
   add("list_tasks", "List tasks",
-      "List tasks, newest first unless sort says otherwise, with optional filters (all combined with AND). "
+      "List tasks, oldest first unless sort says otherwise, with optional filters (all combined with AND). "
       "Results are paginated: pass next_cursor back as cursor for the next page (null means last page). "
       "Use fields to return only some task fields (id is always included) and save tokens.",
       object_schema(
