@@ -22,6 +22,9 @@
 #include "mcp/server.hpp"
 #include "mcp/stdio_transport.hpp"
 #include "tools/task_tools.hpp"
+#include "tracing/runtime.hpp"
+#include "tracing/semconv.hpp"
+#include "tracing/settings.hpp"
 
 namespace taskman::app {
 namespace {
@@ -45,6 +48,8 @@ struct Service {
   std::string name;
   std::string host_var;
   std::unique_ptr<log::Logger> logger;
+  tracing::Tracer* tracer = nullptr;  // null when tracing is off
+  std::unique_ptr<HttpTracingObserver> http_tracing;
   Health health;
   std::unique_ptr<http::Server> server;
 };
@@ -124,6 +129,38 @@ int run(const Invocation& inv, const config::Config& cfg) {
 
   const bool metrics_on = cfg.boolean("ENABLE_METRICS");
   metrics::Metrics registry(version(), git_revision());
+  // Tracing (SPEC §6): one runtime per service, so each exports under its own service.name. Off
+  // (no tracer at all, nothing to pay) unless ENABLE_TRACING or OTEL_DEBUG asks for spans.
+  const bool tracing_on = cfg.boolean("ENABLE_TRACING") || cfg.boolean("OTEL_DEBUG");
+  std::vector<std::unique_ptr<tracing::TracingRuntime>> tracing_runtimes;
+  auto make_tracer = [&](const std::string& service, log::Logger& logger) -> tracing::Tracer* {
+    if (!tracing_on) return nullptr;
+    tracing::EnvMessages msgs;
+    auto settings = tracing::settings_from_env([&cfg](std::string_view n) { return cfg.raw(n); }, service,
+                                               version(), &msgs);
+    settings.export_enabled = settings.export_enabled && cfg.boolean("ENABLE_TRACING");
+    settings.debug = cfg.boolean("OTEL_DEBUG");
+    for (const auto& m : msgs.infos) logger.info("tracing configuration", {{"note", m}});
+    for (const auto& m : msgs.warnings) logger.warn("tracing configuration", {{"problem", m}});
+    tracing_runtimes.push_back(tracing::TracingRuntime::create(settings, logger));
+    return &tracing_runtimes.back()->tracer();
+  };
+  if (tracing_on && metrics_on) {
+    registry.add_scrape_hook([&tracing_runtimes, last_exported = std::uint64_t{0},
+                              last_dropped = std::uint64_t{0}](metrics::Metrics& m) mutable {
+      std::uint64_t exported = 0, dropped = 0;
+      for (const auto& rt : tracing_runtimes) {
+        const auto st = rt->stats();
+        exported += st.spans_exported;
+        dropped += st.spans_dropped;
+      }
+      m.spans_exported(exported - last_exported);
+      m.spans_dropped(dropped - last_dropped);
+      last_exported = exported;
+      last_dropped = dropped;
+    });
+  }
+
   api::ApiOptions api_options;
   api_options.database_url = cfg.str("DATABASE_URL");
   if (metrics_on) {
@@ -159,9 +196,15 @@ int run(const Invocation& inv, const config::Config& cfg) {
     }
   };
   auto start_server = [&](Service& s, http::Router router, http::ServerOptions opts) {
+    const auto port = opts.port;
     s.server = std::make_unique<http::Server>(pool, std::move(opts), std::move(router), *s.logger);
+    if (s.tracer != nullptr) {
+      s.http_tracing = std::make_unique<HttpTracingObserver>(*s.tracer, port);
+      s.server->add_observer(s.http_tracing.get());  // first: later observers and handlers see the span
+    }
     if (metrics_on) s.server->add_observer(&http_metrics);
     s.server->start();
+    if (s.http_tracing) s.http_tracing->set_port(s.server->port());
   };
 
   std::vector<std::unique_ptr<Service>> services;
@@ -177,6 +220,24 @@ int run(const Invocation& inv, const config::Config& cfg) {
       s->name = "taskman-api";
       s->host_var = "API_HOST";
       s->logger = std::make_unique<log::Logger>(s->name, sink);
+      s->tracer = make_tracer(s->name, *s->logger);
+      if (s->tracer != nullptr) {
+        api_options.db_span = [tracer = s->tracer, db = cfg.str("DATABASE_URL").substr(7)](
+                                  const RequestContext& ctx, const char* op, const char* collection) {
+          namespace sc = tracing::semconv;
+          auto span = std::make_shared<tracing::Span>(tracer->start_span(
+              sc::db_span_name(op, collection), tracing::SpanKind::kClient, tracing::parent_of(ctx),
+              {{sc::kDbSystemName, "sqlite"},
+               {sc::kDbOperationName, op},
+               {sc::kDbCollectionName, collection},
+               {sc::kDbNamespace, db},
+               {sc::kRequestId, ctx.request_id}}));
+          return std::function<void(bool)>([span](bool ok) {
+            if (!ok) span->set_status(tracing::StatusCode::kError, "database error");
+            span->end();
+          });
+        };
+      }
       auto opened = api::Backend::open(api_options, *s->logger);
       if (!opened) {
         s->logger->error("cannot open the database", {{"database_url", cfg.str("DATABASE_URL")},
@@ -202,6 +263,7 @@ int run(const Invocation& inv, const config::Config& cfg) {
       s->name = "taskman-mcp";
       s->host_var = "HOST";
       s->logger = std::make_unique<log::Logger>(s->name, sink);
+      s->tracer = make_tracer(s->name, *s->logger);
       // `serve` talks to the API it just started, wherever that bound.
       std::string endpoint = cfg.str("TASK_MANAGER_API_ENDPOINT");
       if (want_api) {
@@ -209,6 +271,7 @@ int run(const Invocation& inv, const config::Config& cfg) {
       }
       backend_client = std::make_unique<client::BackendClient>(pool, client_options(cfg, endpoint), *s->logger,
                                                                metrics_on ? &registry : nullptr);
+      backend_client->set_tracer(s->tracer);
       mcp::ServerOptions mo;
       mo.info = {"taskman", version(), "taskman task manager"};
       mo.instructions =
@@ -223,10 +286,8 @@ int run(const Invocation& inv, const config::Config& cfg) {
         };
       }
       tools::register_task_tools(*mcp_server, *backend_client, to);
+      install_mcp_telemetry(*mcp_server, s->tracer, metrics_on ? &registry : nullptr, inv.stdio ? "pipe" : "tcp");
       if (metrics_on) {
-        mcp_server->set_call_observer([&registry](const mcp::CallContext& ctx, const mcp::CallOutcome& outcome) {
-          registry.mcp_request(std::string(mcp::method_label(ctx.method())), mcp::CallOutcome::name(outcome.kind));
-        });
         registry.add_scrape_hook([srv = mcp_server.get()](metrics::Metrics& m) {
           m.mcp_sessions_active(srv->session_count());
         });
@@ -313,6 +374,9 @@ int run(const Invocation& inv, const config::Config& cfg) {
   if (mcp_http) mcp_http->close_all();
   pool.stop();
   if (backend) backend->close();
+  for (auto& rt : tracing_runtimes) {
+    if (!rt->shutdown(timeout)) main_log.warn("tracing: not every span was exported before the shutdown bound");
+  }
   main_log.info("stopped");
   std::fflush(stderr);
   std::fflush(stdout);

@@ -1,6 +1,90 @@
 #include "app/telemetry.hpp"
 
+#include "core/text.hpp"
+#include "tracing/semconv.hpp"
+#include "tracing/trace_context.hpp"
+
 namespace taskman::app {
+
+void HttpTracingObserver::on_request_start(http::Request& req) {
+  std::vector<std::string_view> parents, states;
+  for (const auto& [k, v] : req.headers.items()) {
+    if (iequals(k, "traceparent")) parents.push_back(v);
+    if (iequals(k, "tracestate")) states.push_back(v);
+  }
+  const auto parent = tracing::extract(parents, states).value_or(tracing::SpanContext{});
+  namespace sc = tracing::semconv;
+  auto span = std::make_shared<tracing::Span>(tracer_.start_span(
+      req.method, tracing::SpanKind::kServer, parent,
+      {{std::string(sc::kHttpRequestMethod), req.method},
+       {std::string(sc::kUrlPath), req.path},
+       {std::string(sc::kUrlScheme), "http"},
+       {std::string(sc::kServerPort), static_cast<std::int64_t>(port_)},
+       {std::string(sc::kRequestId), req.ctx.request_id}}));
+  span->fill(req.ctx);
+  req.observer_state = std::move(span);
+}
+
+void HttpTracingObserver::on_request_end(const http::Request& req, int status, std::chrono::nanoseconds) {
+  auto span = std::static_pointer_cast<tracing::Span>(req.observer_state);
+  if (!span) return;
+  namespace sc = tracing::semconv;
+  span->update_name(sc::http_server_span_name(req.method, req.route));
+  if (!req.route.empty()) span->set_attribute({std::string(sc::kHttpRoute), req.route});
+  sc::end_http_server_status(*span, status);
+  span->end();
+}
+
+void install_mcp_telemetry(mcp::Server& server, tracing::Tracer* tracer, metrics::Metrics* metrics,
+                           const char* transport) {
+  namespace sc = tracing::semconv;
+  if (tracer != nullptr) {
+    server.set_call_start_hook([tracer, transport](mcp::CallContext& c) {
+      tracing::SpanContext parent = tracing::parent_of(c.request_context());
+      if (auto from_meta = tracing::extract_from_mcp_params(c.params())) parent = *from_meta;
+      std::string target = c.tool_name();
+      if (target.empty() && c.method() == "prompts/get" && c.params().is_object()) {
+        target = c.params().value("name", std::string());
+      }
+      tracing::Attributes attrs = {{sc::kMcpMethodName, c.method()},
+                                   {sc::kJsonRpcRequestId, c.request_id().dump()},
+                                   {sc::kMcpSessionId, c.session_id()},
+                                   {sc::kMcpProtocolVersion, c.session().protocol_version()},
+                                   {sc::kNetworkTransport, transport},
+                                   {sc::kRequestId, c.request_context().request_id}};
+      if (!c.tool_name().empty()) {
+        attrs.push_back({sc::kGenAiToolName, c.tool_name()});
+        attrs.push_back({sc::kGenAiOperationName, "execute_tool"});
+      }
+      if (c.method() == "resources/read" && c.params().is_object() && c.params().contains("uri") &&
+          c.params()["uri"].is_string()) {
+        attrs.push_back({sc::kMcpResourceUri, c.params()["uri"].get<std::string>()});
+      }
+      auto span = std::make_shared<tracing::Span>(tracer->start_span(
+          sc::mcp_span_name(std::string(mcp::method_label(c.method())), target), tracing::SpanKind::kServer,
+          parent, std::move(attrs)));
+      span->fill(c.mutable_request_context());
+      c.set_telemetry(std::move(span));
+    });
+  }
+  server.set_call_observer([metrics](const mcp::CallContext& c, const mcp::CallOutcome& outcome) {
+    if (metrics != nullptr) {
+      metrics->mcp_request(std::string(mcp::method_label(c.method())), mcp::CallOutcome::name(outcome.kind));
+    }
+    auto span = std::static_pointer_cast<tracing::Span>(c.telemetry());
+    if (!span) return;
+    if (outcome.kind == mcp::CallOutcome::Kind::kToolError) {
+      span->set_attribute({sc::kErrorType, "tool_error"});
+      span->set_status(tracing::StatusCode::kError, "tool_error");
+    } else if (outcome.kind == mcp::CallOutcome::Kind::kRpcError) {
+      span->set_attribute({sc::kErrorType, std::to_string(outcome.rpc_error_code)});
+      span->set_status(tracing::StatusCode::kError, "JSON-RPC error " + std::to_string(outcome.rpc_error_code));
+    } else if (outcome.kind == mcp::CallOutcome::Kind::kCancelled) {
+      span->set_attribute({sc::kErrorType, "cancelled"});
+    }
+    span->end();
+  });
+}
 
 void register_metrics_route(http::Router& router, metrics::Metrics& m) {
   router.add_sync("GET", "/metrics", [&m](http::Request&) {

@@ -2,7 +2,9 @@
 // Adapters that hook the telemetry leaves (metrics) into the HTTP server and health checks.
 #include "http/router.hpp"
 #include "http/server.hpp"
+#include "mcp/server.hpp"
 #include "metrics/metrics.hpp"
+#include "tracing/tracer.hpp"
 
 namespace taskman::app {
 
@@ -17,6 +19,26 @@ class HttpMetricsObserver final : public http::RequestObserver {
  private:
   metrics::Metrics& m_;
 };
+
+// One SERVER span per HTTP request (OTel HTTP semantic conventions), continuing an incoming W3C
+// traceparent/tracestate; its ids go into req.ctx so handlers, logs and outgoing calls follow it.
+class HttpTracingObserver final : public http::RequestObserver {
+ public:
+  HttpTracingObserver(tracing::Tracer& tracer, std::uint16_t port) : tracer_(tracer), port_(port) {}
+  void set_port(std::uint16_t port) { port_ = port; }
+  void on_request_start(http::Request& req) override;
+  void on_request_end(const http::Request& req, int status, std::chrono::nanoseconds d) override;
+
+ private:
+  tracing::Tracer& tracer_;
+  std::uint16_t port_;
+};
+
+// MCP request spans (gen-ai/mcp semantic conventions: "tools/call create_task", kind SERVER) that
+// continue params._meta.traceparent or else the HTTP request's span, and mcp_requests_total.
+// Either may be null. `transport` is network.transport: "tcp" (HTTP) or "pipe" (stdio).
+void install_mcp_telemetry(mcp::Server& server, tracing::Tracer* tracer, metrics::Metrics* metrics,
+                           const char* transport);
 
 // GET /metrics in the text format 0.0.4.
 void register_metrics_route(http::Router& router, metrics::Metrics& m);

@@ -6,6 +6,9 @@
 #include "http/server.hpp"
 #include "log/log.hpp"
 #include "metrics/metrics.hpp"
+#include "tracing/semconv.hpp"
+#include "tracing/trace_context.hpp"
+#include "tracing/tracer.hpp"
 
 namespace taskman::client {
 
@@ -142,6 +145,17 @@ void BackendClient::call(const RequestContext& ctx, RestCall call, std::function
   attempt(std::move(op));
 }
 
+void BackendClient::trace_event(const Op& op, const char* span_name, const char* event,
+                                std::vector<std::pair<std::string, std::string>> attrs) {
+  if (tracer_ == nullptr) return;
+  auto span = tracer_->start_span(span_name, tracing::SpanKind::kInternal, tracing::parent_of(op.ctx),
+                                  {{tracing::semconv::kRequestId, op.ctx.request_id}});
+  tracing::Attributes event_attrs;
+  for (auto& [k, v] : attrs) event_attrs.push_back({k, v});
+  span.add_event(event, std::move(event_attrs));
+  span.end();
+}
+
 bool BackendClient::serve_stale(const std::shared_ptr<Op>& op, const std::string& why) {
   if (op->call.method != "GET") return false;
   auto hit = cache_.get(op->cache_key);
@@ -149,6 +163,8 @@ bool BackendClient::serve_stale(const std::shared_ptr<Op>& op, const std::string
   auto body = Json::parse(hit->value.body, nullptr, false);
   if (body.is_discarded()) return false;
   op->permit.reset();
+  trace_event(*op, "fallback_cache", "fallback_cache.hit",
+              {{"path", op->call.path}, {"age_ms", std::to_string(hit->age_ms)}, {"reason", why}});
   logger_.warn(op->ctx, "backend read failed; answered from the fallback cache",
                {{"path", op->call.path}, {"age_ms", hit->age_ms}, {"error", why}});
   op->done(RestResult{hit->value.status, std::move(body), true, hit->age_ms, why});
@@ -168,6 +184,8 @@ void BackendClient::attempt(std::shared_ptr<Op> op) {
   if (!admission.allowed) {
     const char* reason = resilience::reject_reason_name(admission.reason);
     if (metrics_) metrics_->breaker_rejection(reason);
+    trace_event(*op, "circuit_breaker", "circuit_breaker.rejected",
+                {{"reason", reason}, {"retry_after_ms", std::to_string(admission.retry_after_ms)}});
     Error e = Error::make(ErrorCode::kUnavailable,
                           std::string("circuit ") + (admission.reason == resilience::RejectReason::kOpen
                                                          ? "open"
@@ -199,9 +217,25 @@ void BackendClient::attempt(std::shared_ptr<Op> op) {
   if (!op->idempotency_key.empty()) req.headers.add("Idempotency-Key", "\"" + op->idempotency_key + "\"");
   if (op->call.if_match) req.headers.add("If-Match", "\"" + std::to_string(*op->call.if_match) + "\"");
 
+  namespace sc = tracing::semconv;
+  std::shared_ptr<tracing::Span> span;
+  if (tracer_ != nullptr) {
+    span = std::make_shared<tracing::Span>(tracer_->start_span(
+        sc::http_client_span_name(op->call.method), tracing::SpanKind::kClient, tracing::parent_of(op->ctx),
+        {{sc::kHttpRequestMethod, op->call.method},
+         {sc::kServerAddress, url_.host},
+         {sc::kServerPort, static_cast<std::int64_t>(url_.port)},
+         {sc::kUrlFull, "http://" + url_.host + ":" + std::to_string(url_.port) + op->target},
+         {sc::kRequestId, op->ctx.request_id}}));
+    if (op->retries > 0) span->set_attribute({sc::kHttpRequestResendCount, static_cast<std::int64_t>(op->retries)});
+    for (auto& [k, v] : tracing::inject(span->context())) req.headers.add(k, v);
+  } else if (auto parent = tracing::parent_of(op->ctx); parent.valid()) {
+    for (auto& [k, v] : tracing::inject(parent)) req.headers.add(k, v);  // propagate even when not recording
+  }
+
   const auto timeout = std::min(options_.attempt_timeout, remaining);
   const auto started = std::chrono::steady_clock::now();
-  http_->send(std::move(req), timeout, [this, op, token = admission.token, started](http::ClientResult r) {
+  http_->send(std::move(req), timeout, [this, op, token = admission.token, started, span](http::ClientResult r) {
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const auto outcome = outcome_of(r);
     const std::string status_label = r.ok() ? std::to_string(r.response.status) : transport_label(r.error);
@@ -214,10 +248,23 @@ void BackendClient::attempt(std::shared_ptr<Op> op) {
       body = Json::parse(r.response.body, nullptr, false);
       malformed = body.is_discarded();
     }
+    const auto state_before = breaker_.state();
     if (resilience::breaker_verdict(outcome) == resilience::BreakerVerdict::kFailure || malformed) {
       breaker_.record_failure(token);
     } else {
       breaker_.record_success(token);
+    }
+    if (span) {
+      if (r.ok()) {
+        sc::end_http_client_status(*span, r.response.status);
+      } else {
+        sc::set_transport_error(*span, transport_label(r.error), r.error_message);
+      }
+      if (const auto state_after = breaker_.state(); state_after != state_before) {
+        span->add_event("circuit_breaker.transition", {{"from", resilience::breaker_state_name(state_before)},
+                                                       {"to", resilience::breaker_state_name(state_after)}});
+      }
+      span->end();
     }
     if (malformed) {
       finish_failure(op, Error::make(ErrorCode::kUnavailable,

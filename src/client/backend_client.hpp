@@ -25,6 +25,9 @@ class Metrics;
 namespace taskman::http {
 class IoPool;
 }
+namespace taskman::tracing {
+class Tracer;
+}
 
 namespace taskman::client {
 
@@ -45,6 +48,10 @@ class BackendClient final : public Backend {
   // Throws std::invalid_argument for an unusable endpoint (validated earlier by the config layer).
   BackendClient(http::IoPool& pool, BackendClientOptions options, log::Logger& logger,
                 metrics::Metrics* metrics = nullptr, const resilience::Clock& clock = resilience::SteadyClock::instance());
+  // One CLIENT span per attempt (with http.request.resend_count on retries), the W3C context injected
+  // into each request; breaker rejections and cache fallbacks are recorded as span events. Call during
+  // wiring; the tracer must outlive the client.
+  void set_tracer(tracing::Tracer* tracer) { tracer_ = tracer; }
   ~BackendClient() override;
 
   void call(const RequestContext& ctx, RestCall call, std::function<void(Result<RestResult>)> done) override;
@@ -59,12 +66,15 @@ class BackendClient final : public Backend {
   void finish_failure(const std::shared_ptr<Op>& op, Error error);
   // Answers a failed GET from the fallback cache; false when there is no fresh entry.
   bool serve_stale(const std::shared_ptr<Op>& op, const std::string& why);
+  // A zero-length span carrying one event, for what happens without an attempt (rejection, fallback).
+  void trace_event(const Op& op, const char* span_name, const char* event, std::vector<std::pair<std::string, std::string>> attrs);
 
   BackendClientOptions options_;
   http::Url url_;
   http::IoPool& pool_;
   log::Logger& logger_;
   metrics::Metrics* metrics_;
+  tracing::Tracer* tracer_ = nullptr;
   const resilience::Clock& clock_;
   std::unique_ptr<http::HttpClient> http_;
   resilience::SeededRandom random_;

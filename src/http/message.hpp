@@ -43,6 +43,8 @@ struct Request {
 
   // Filled by the server's middleware before the handler runs.
   RequestContext ctx;
+  // Per-request state of a RequestObserver (the tracing observer keeps the server span here).
+  std::shared_ptr<void> observer_state;
 
   // Percent-decoded path parameter, or "" when absent.
   std::string_view path_param(std::string_view name) const;

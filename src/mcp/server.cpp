@@ -367,6 +367,7 @@ void Server::add_prompt(Prompt prompt, PromptHandler handler) {
 void Server::set_completion_handler(CompletionHandler handler) { completion_ = std::move(handler); }
 void Server::set_subscribe_hook(SubscribeHook hook) { subscribe_hook_ = std::move(hook); }
 void Server::set_call_observer(CallObserver observer) { call_observer_ = std::move(observer); }
+void Server::set_call_start_hook(CallStartHook hook) { call_start_hook_ = std::move(hook); }
 void Server::enable_logging(bool on) { logging_ = on; }
 
 std::shared_ptr<Session> Server::open_session(std::string id) {
@@ -451,6 +452,7 @@ void Server::handle(const std::shared_ptr<Session>& session, const Message& mess
     }
     return;
   }
+  if (call_start_hook_) call_start_hook_(*ctx);
   try {
     dispatch(ctx);
   } catch (const std::exception& e) {

@@ -143,6 +143,12 @@ class CallContext : public std::enable_shared_from_this<CallContext> {
   // transports that cannot resume).
   void close_stream();
 
+  // For the call start hook only (before the handler sees the context): the hook's span ids.
+  RequestContext& mutable_request_context() { return request_context_; }
+  // Opaque per-call state of the start hook (its span), kept until the call ends.
+  void set_telemetry(std::shared_ptr<void> state) { telemetry_ = std::move(state); }
+  const std::shared_ptr<void>& telemetry() const { return telemetry_; }
+
   bool cancelled() const { return cancelled_.load(); }
   // fn runs once when the client cancels this call (at once when it already has).
   void on_cancel(std::function<void()> fn);
@@ -162,7 +168,8 @@ class CallContext : public std::enable_shared_from_this<CallContext> {
   const Json params_;
   Json meta_;
   Json progress_token_;
-  RequestContext request_context_;  // set once in the constructor
+  RequestContext request_context_;  // set in the constructor and by the start hook, before any handler
+  std::shared_ptr<void> telemetry_;
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::atomic<bool> cancelled_{false};
   std::atomic<bool> finished_{false};
@@ -193,6 +200,9 @@ struct CallOutcome {
 };
 // Called once per request when it ends, on the thread that ended it. Must not block.
 using CallObserver = std::function<void(const CallContext& ctx, const CallOutcome& outcome)>;
+// Called once per request just before its handler runs, on the delivering thread (tracing starts
+// the request's span here and puts its ids into the request context). Must not block.
+using CallStartHook = std::function<void(CallContext& ctx)>;
 // The method as a bounded metric label: the MCP method name for methods this server knows,
 // "other" for anything a client made up.
 std::string_view method_label(std::string_view method);
@@ -227,6 +237,7 @@ class Server {
   void set_completion_handler(CompletionHandler handler);
   void set_subscribe_hook(SubscribeHook hook);
   void set_call_observer(CallObserver observer);
+  void set_call_start_hook(CallStartHook hook);
   // Whether the logging capability is offered (default yes).
   void enable_logging(bool on);
 
@@ -284,6 +295,7 @@ class Server {
   CompletionHandler completion_;
   SubscribeHook subscribe_hook_;
   CallObserver call_observer_;
+  CallStartHook call_start_hook_;
   bool logging_ = true;
 
   mutable std::mutex sessions_mu_;

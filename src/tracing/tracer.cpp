@@ -155,6 +155,21 @@ void Span::fill(RequestContext& ctx) const {
   if (!ctx_.valid()) return;
   ctx.trace_id = ctx_.trace_id_hex();
   ctx.span_id = ctx_.span_id_hex();
+  ctx.trace_flags = ctx_.flags;
+  ctx.trace_state = ctx_.trace_state.to_header();
+}
+
+SpanContext parent_of(const RequestContext& ctx) {
+  SpanContext sc;
+  if (ctx.trace_id.size() != 32 || ctx.span_id.size() != 16 || !from_hex(ctx.trace_id, sc.trace_id) ||
+      !from_hex(ctx.span_id, sc.span_id)) {
+    return {};
+  }
+  sc.flags = ctx.trace_flags;
+  if (!ctx.trace_state.empty()) {
+    if (auto ts = TraceState::parse(std::string_view(ctx.trace_state))) sc.trace_state = std::move(*ts);
+  }
+  return sc;
 }
 
 // ---- Tracer ----

@@ -82,7 +82,8 @@ class Span {
   void end();
   void end(std::uint64_t end_unix_nano);
 
-  // Writes trace_id/span_id (lowercase hex) into the request context for log correlation (SPEC §6).
+  // Writes trace_id/span_id (lowercase hex), flags and tracestate into the request context, so logs
+  // correlate (SPEC §6) and work done for the request parents its spans here (parent_of).
   void fill(RequestContext& ctx) const;
 
  private:
@@ -92,6 +93,10 @@ class Span {
   std::unique_ptr<SpanData> data_;  // null when not recording
   bool ended_ = false;
 };
+
+// The span context a request context carries (set by Span::fill), as the parent of a new span;
+// invalid (a new trace) when the request is not traced.
+SpanContext parent_of(const RequestContext& ctx);
 
 class Tracer {
  public:
