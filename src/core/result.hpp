@@ -41,6 +41,24 @@ struct Error {
   static Error make(ErrorCode code, std::string message) { return Error{code, std::move(message), {}}; }
 };
 
+// Collects every field problem of one input, then becomes one Error naming them all
+// ("title: too long; priority: must be one of ...").
+class FieldErrors {
+ public:
+  explicit FieldErrors(ErrorCode code = ErrorCode::kInvalidArgument) : code_(code) {}
+  void add(std::string field, std::string message) { list_.push_back({std::move(field), std::move(message)}); }
+  bool empty() const { return list_.empty(); }
+  Error to_error() && {
+    std::string summary;
+    for (const auto& f : list_) summary += (summary.empty() ? "" : "; ") + f.field + ": " + f.message;
+    return Error{code_, std::move(summary), std::move(list_)};
+  }
+
+ private:
+  ErrorCode code_;
+  std::vector<FieldError> list_;
+};
+
 // HTTP status for an error code (RFC 9110 semantics).
 int http_status(ErrorCode code);
 // Stable machine-readable name ("invalid_argument", "not_found", ...).

@@ -25,24 +25,7 @@ std::size_t utf8_length(std::string_view s) {
 
 bool blank(std::string_view s) { return trim(s).empty(); }
 
-class Errors {
- public:
-  void add(std::string field, std::string message) {
-    list_.push_back({std::move(field), std::move(message)});
-  }
-  bool empty() const { return list_.empty(); }
-  Error to_error() && {
-    std::string summary;
-    for (const auto& f : list_) {
-      if (!summary.empty()) summary += "; ";
-      summary += f.field + ": " + f.message;
-    }
-    return Error{ErrorCode::kInvalidArgument, std::move(summary), std::move(list_)};
-  }
-
- private:
-  std::vector<FieldError> list_;
-};
+using Errors = FieldErrors;
 
 Result<json> parse_object(std::string_view body) {
   json j;

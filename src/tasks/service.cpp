@@ -23,21 +23,7 @@ Error version_mismatch(std::int64_t expected, std::int64_t current) {
 }
 
 // 422 collecting every dangling or cyclic reference.
-class Semantic {
- public:
-  void add(std::string field, std::string message) {
-    list_.push_back({std::move(field), std::move(message)});
-  }
-  bool empty() const { return list_.empty(); }
-  Error to_error() && {
-    std::string summary;
-    for (const auto& f : list_) summary += (summary.empty() ? "" : "; ") + f.field + ": " + f.message;
-    return Error{ErrorCode::kUnprocessable, std::move(summary), std::move(list_)};
-  }
-
- private:
-  std::vector<FieldError> list_;
-};
+using Semantic = FieldErrors;
 
 Status check_project_ref(ReadTx& tx, const std::optional<std::string>& project_id, Semantic& sem) {
   if (!project_id) return {};
@@ -312,7 +298,7 @@ void TaskService::create_task(const RequestContext&, TaskInput in, std::optional
     t.status = TaskStatus::kTodo;
     apply_status(t, in.status.value_or(TaskStatus::kTodo), now);
 
-    Semantic sem;
+    Semantic sem(ErrorCode::kUnprocessable);
     if (auto st = check_project_ref(tx, t.project_id, sem); !st) return st.take_error();
     if (auto st = check_parent(tx, "", t.parent_id, sem); !st) return st.take_error();
     if (auto st = check_dependencies(tx, "", t.depends_on, sem); !st) return st.take_error();
@@ -383,7 +369,7 @@ void TaskService::update_task(const RequestContext&, std::string id, TaskInput p
                              t.depends_on != before.depends_on || t.status != before.status;
         if (!changed) return t;  // version counts changes; an empty PATCH is not one
 
-        Semantic sem;
+        Semantic sem(ErrorCode::kUnprocessable);
         if (t.project_id != before.project_id) {
           if (auto st = check_project_ref(tx, t.project_id, sem); !st) return st.take_error();
         }

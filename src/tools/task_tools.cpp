@@ -668,29 +668,23 @@ void register_task_tools(mcp::Server& server, Backend& backend, ToolsOptions opt
   server.add_resource(projects, [&backend](mcp::CallPtr ctx, std::string uri, mcp::Reply<Json> reply) {
     read_json_resource(backend, ctx, std::move(uri), "/projects", std::move(reply));
   });
-  mcp::ResourceTemplate project;
-  project.uri_template = "taskman://projects/{id}";
-  project.name = "project";
-  project.title = "Project";
-  project.description = "One project by id, as JSON.";
-  project.mime_type = "application/json";
-  server.add_resource_template(project, [&backend](mcp::CallPtr ctx, std::string uri,
-                                                   std::vector<std::pair<std::string, std::string>> vars,
-                                                   mcp::Reply<Json> reply) {
-    read_json_resource(backend, ctx, std::move(uri), "/projects/" + encode_segment(vars.at(0).second),
-                       std::move(reply));
-  });
-  mcp::ResourceTemplate task;
-  task.uri_template = "taskman://tasks/{id}";
-  task.name = "task";
-  task.title = "Task";
-  task.description = "One task by id, as JSON.";
-  task.mime_type = "application/json";
-  server.add_resource_template(task, [&backend](mcp::CallPtr ctx, std::string uri,
-                                                std::vector<std::pair<std::string, std::string>> vars,
-                                                mcp::Reply<Json> reply) {
-    read_json_resource(backend, ctx, std::move(uri), "/tasks/" + encode_segment(vars.at(0).second), std::move(reply));
-  });
+  // taskman://<kind>/{id} reads GET /<kind>/{id}.
+  auto add_template = [&](std::string kind, std::string name, std::string title, std::string description) {
+    mcp::ResourceTemplate tpl;
+    tpl.uri_template = "taskman://" + kind + "/{id}";
+    tpl.name = std::move(name);
+    tpl.title = std::move(title);
+    tpl.description = std::move(description);
+    tpl.mime_type = "application/json";
+    server.add_resource_template(tpl, [&backend, kind](mcp::CallPtr ctx, std::string uri,
+                                                       std::vector<std::pair<std::string, std::string>> vars,
+                                                       mcp::Reply<Json> reply) {
+      read_json_resource(backend, ctx, std::move(uri), "/" + kind + "/" + encode_segment(vars.at(0).second),
+                         std::move(reply));
+    });
+  };
+  add_template("projects", "project", "Project", "One project by id, as JSON.");
+  add_template("tasks", "task", "Task", "One task by id, as JSON.");
 
   mcp::Prompt plan;
   plan.name = "plan_project";
