@@ -30,9 +30,15 @@ Json str(std::string description, int min_len = 0, int max_len = 0) {
   return j;
 }
 
+// Nullable as anyOf with single-type branches: `"type": [..]` arrays are legal JSON Schema but less
+// portable (clients that map schemas onto a single-type dialect reject or drop them).
+Json nullable(Json schema) { return {{"anyOf", {std::move(schema), {{"type", "null"}}}}}; }
+
 Json nullable_str(std::string description, int max_len = 0) {
-  Json j = {{"type", {"string", "null"}}, {"description", std::move(description)}};
-  if (max_len > 0) j["maxLength"] = max_len;
+  Json inner = {{"type", "string"}};
+  if (max_len > 0) inner["maxLength"] = max_len;
+  Json j = nullable(std::move(inner));
+  j["description"] = std::move(description);
   return j;
 }
 
@@ -53,26 +59,28 @@ Json labels_schema() {
 }
 
 Json date_time(std::string description) {
-  return {{"type", {"string", "null"}}, {"format", "date-time"}, {"description", std::move(description)}};
+  Json j = nullable({{"type", "string"}, {"format", "date-time"}});
+  j["description"] = std::move(description);
+  return j;
 }
 
 Json task_schema() {
   return {{"type", "object"},
           {"properties",
            {{"id", {{"type", "string"}}},
-            {"project_id", {{"type", {"string", "null"}}}},
-            {"parent_id", {{"type", {"string", "null"}}}},
+            {"project_id", nullable({{"type", "string"}})},
+            {"parent_id", nullable({{"type", "string"}})},
             {"title", {{"type", "string"}}},
             {"description", {{"type", "string"}}},
             {"status", kStatus},
             {"priority", kPriority},
-            {"assignee", {{"type", {"string", "null"}}}},
+            {"assignee", nullable({{"type", "string"}})},
             {"labels", {{"type", "array"}, {"items", {{"type", "string"}}}}},
-            {"due_at", {{"type", {"string", "null"}}}},
+            {"due_at", nullable({{"type", "string"}})},
             {"depends_on", {{"type", "array"}, {"items", {{"type", "string"}}}}},
             {"created_at", {{"type", "string"}}},
             {"updated_at", {{"type", "string"}}},
-            {"completed_at", {{"type", {"string", "null"}}}},
+            {"completed_at", nullable({{"type", "string"}})},
             {"version", {{"type", "integer"}}}}},
           {"required", {"id", "title", "status", "priority", "created_at", "updated_at", "version"}}};
 }
@@ -88,7 +96,7 @@ Json comment_schema() {
           {"properties",
            {{"id", {{"type", "string"}}},
             {"task_id", {{"type", "string"}}},
-            {"author", {{"type", {"string", "null"}}}},
+            {"author", nullable({{"type", "string"}})},
             {"body", {{"type", "string"}}},
             {"created_at", {{"type", "string"}}}}},
           {"required", {"id", "task_id", "body", "created_at"}}};
@@ -113,8 +121,8 @@ Json object_schema(Json properties, std::vector<std::string> required) {
 
 Json page_schema(Json item) {
   return object_schema({{"items", {{"type", "array"}, {"items", std::move(item)}}},
-                        {"next_cursor", {{"type", {"string", "null"}},
-                                         {"description", "Pass as cursor to get the next page; null on the last."}}}},
+                        {"next_cursor", with_description(nullable({{"type", "string"}}),
+                                                         "Pass as cursor to get the next page; null on the last.")}},
                        {"items", "next_cursor"});
 }
 
@@ -156,12 +164,21 @@ bool type_matches(const std::string& type, const Json& v) {
 
 void check(const Json& schema, const Json& v, const std::string& path, std::vector<FieldError>& errors) {
   if (schema.contains("anyOf")) {
+    // Valid when one branch accepts it. Otherwise report the branch of the value's own type (its
+    // message is the precise one), or else which types would do.
+    std::string types;
     for (const auto& branch : schema["anyOf"]) {
       std::vector<FieldError> e;
       check(branch, v, path, e);
       if (e.empty()) return;
+      const std::string t = branch.value("type", std::string("value"));
+      types += (types.empty() ? "" : " or ") + t;
+      if (branch.contains("type") && type_matches(t, v)) {
+        errors.insert(errors.end(), e.begin(), e.end());
+        return;
+      }
     }
-    errors.push_back({path, "has the wrong type or value"});
+    errors.push_back({path, "must be " + types});
     return;
   }
   if (schema.contains("type")) {

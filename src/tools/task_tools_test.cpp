@@ -112,6 +112,13 @@ TEST_F(TaskToolsTest, ArgumentProblemsNameTheFieldWithoutCallingTheBackend) {
   EXPECT_NE(text.find("colour is not a known argument"), std::string::npos) << text;
   EXPECT_NE(text.find("rid-1"), std::string::npos) << text;
   EXPECT_TRUE(backend_.calls.empty());
+  auto nullable = call_tool("create_task", {{"title", "x"}, {"assignee", 5}, {"status", "later"}});
+  const std::string ntext = nullable["content"][0]["text"];
+  EXPECT_NE(ntext.find("assignee must be string or null"), std::string::npos) << ntext;
+  EXPECT_NE(ntext.find("status must be one of"), std::string::npos) << ntext;
+  auto list = call_tool("list_tasks", {{"status", {"todo", "someday"}}});
+  EXPECT_NE(list["content"][0]["text"].get<std::string>().find("status[1] must be one of"), std::string::npos)
+      << list.dump();
   auto missing = call_tool("get_task", Json::object());
   EXPECT_NE(missing["content"][0]["text"].get<std::string>().find("id is required"), std::string::npos);
 }
