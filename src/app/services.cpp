@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "api/api.hpp"
@@ -146,13 +147,20 @@ int run(const Invocation& inv, const config::Config& cfg) {
     return &tracing_runtimes.back()->tracer();
   };
   if (tracing_on && metrics_on) {
-    registry.add_scrape_hook([&tracing_runtimes, last_exported = std::uint64_t{0},
+    // Both services serve /metrics from one registry, so two scrapes may run this hook at once on
+    // different I/O threads: the mutex keeps the read-delta-store of last_* whole (otherwise a delta
+    // is counted twice, or goes "negative" and wraps to a huge increment).
+    registry.add_scrape_hook([&tracing_runtimes, mu = std::make_shared<std::mutex>(),
+                              last_exported = std::uint64_t{0},
                               last_dropped = std::uint64_t{0}](metrics::Metrics& m) mutable {
+      std::lock_guard lock(*mu);
       std::uint64_t exported = 0, dropped = 0;
       for (const auto& rt : tracing_runtimes) {
         const auto st = rt->stats();
         exported += st.spans_exported;
-        dropped += st.spans_dropped;
+        // The family's help says "queue full or export failed": spans in a batch the exporter gave up
+        // on are as lost as those a full queue refused, and a dead collector is the case to alert on.
+        dropped += st.spans_dropped + st.spans_export_failed;
       }
       m.spans_exported(exported - last_exported);
       m.spans_dropped(dropped - last_dropped);
@@ -342,7 +350,9 @@ int run(const Invocation& inv, const config::Config& cfg) {
                                                        : sig == SIGINT ? "SIGINT"
                                                                        : "end of input"}});
 
+  // One bound for the whole shutdown: the drain and then every span flush share it.
   const auto timeout = std::chrono::milliseconds(cfg.integer("SHUTDOWN_TIMEOUT_MS"));
+  const auto shutdown_deadline = std::chrono::steady_clock::now() + timeout;
   for (auto& s : services) s->health.set_draining();
   auto pending = std::make_shared<std::atomic<int>>(0);
   for (auto& s : services) {
@@ -375,7 +385,9 @@ int run(const Invocation& inv, const config::Config& cfg) {
   pool.stop();
   if (backend) backend->close();
   for (auto& rt : tracing_runtimes) {
-    if (!rt->shutdown(timeout)) main_log.warn("tracing: not every span was exported before the shutdown bound");
+    const auto left = std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                                  shutdown_deadline - std::chrono::steady_clock::now()));
+    if (!rt->shutdown(left)) main_log.warn("tracing: not every span was exported before the shutdown bound");
   }
   main_log.info("stopped");
   std::fflush(stderr);

@@ -46,8 +46,11 @@ void install_mcp_telemetry(mcp::Server& server, tracing::Tracer* tracer, metrics
       if (target.empty() && c.method() == "prompts/get" && c.params().is_object()) {
         target = c.params().value("name", std::string());
       }
+      // jsonrpc.request.id is the id itself: a string id without JSON quotes, a number as its digits.
+      const auto& rpc_id = c.request_id();
+      std::string rpc_id_text = rpc_id.is_string() ? rpc_id.get<std::string>() : rpc_id.dump();
       tracing::Attributes attrs = {{sc::kMcpMethodName, c.method()},
-                                   {sc::kJsonRpcRequestId, c.request_id().dump()},
+                                   {sc::kJsonRpcRequestId, std::move(rpc_id_text)},
                                    {sc::kMcpSessionId, c.session_id()},
                                    {sc::kMcpProtocolVersion, c.session().protocol_version()},
                                    {sc::kNetworkTransport, transport},
