@@ -190,7 +190,7 @@ void BackendClient::attempt(std::shared_ptr<Op> op) {
                           std::string("circuit ") + (admission.reason == resilience::RejectReason::kOpen
                                                          ? "open"
                                                          : "half-open (a probe is in flight)") +
-                              (op->last_problem.empty() ? "" : " after " + op->last_problem));
+                              (op->last_problem.empty() ? "" : " (last attempt: " + op->last_problem + ")"));
     e.retry_after_ms = admission.retry_after_ms;
     finish_failure(op, std::move(e));
     return;
@@ -201,7 +201,7 @@ void BackendClient::attempt(std::shared_ptr<Op> op) {
     breaker_.record_ignored(admission.token);
     finish_failure(op, Error::make(ErrorCode::kUnavailable, "deadline passed" +
                                                                 (op->last_problem.empty() ? std::string()
-                                                                                          : " after " + op->last_problem)));
+                                                                                          : " (last attempt: " + op->last_problem + ")")));
     return;
   }
 
@@ -299,7 +299,9 @@ void BackendClient::attempt(std::shared_ptr<Op> op) {
       }
       if (!r.ok()) {
         const std::string tries = op->retries == 0 ? "" : " (" + std::to_string(op->retries + 1) + " attempts)";
-        finish_failure(op, Error::make(ErrorCode::kUnavailable, op->last_problem + tries));
+        Error e = Error::make(ErrorCode::kUnavailable, op->last_problem + tries);
+        e.retry_after_ms = std::max<std::int64_t>(1000, options_.retry.max_delay_ms);  // a hint, not a promise
+        finish_failure(op, std::move(e));
         return;
       }
     } else if (!r.ok()) {

@@ -165,9 +165,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
         result.error = ec == beast::error::timeout ? TransportError::kTimeout
                        : parser.got_some()         ? TransportError::kProtocol
                                                    : TransportError::kClosed;
-        result.error_message = (ec == beast::error::timeout ? std::string("timed out after ")
-                                                              : std::string("connection failed: ")) +
-                               (ec == beast::error::timeout ? "the deadline" : ec.message());
+        result.error_message =
+            ec == beast::error::timeout ? std::string("timed out") : "connection failed: " + ec.message();
         co_return result;
       }
       auto& msg = parser.get();

@@ -60,15 +60,27 @@ McpSession McpSession::open(int port, const std::string& token) {
 }
 
 Json McpSession::request(const std::string& method, const Json& params) {
+  return request(method, params, {});
+}
+
+Json McpSession::request(const std::string& method, const Json& params,
+                         const std::map<std::string, std::string>& extra_headers) {
   const int id = next_id_++;
   Json req = {{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", params}};
-  auto r = http(port_, "POST", "/mcp", headers_for(session_id_, token_), req.dump());
+  auto headers = headers_for(session_id_, token_);
+  for (const auto& [k, v] : extra_headers) headers[k] = v;
+  auto r = http(port_, "POST", "/mcp", headers, req.dump());
   if (r.status != 200) throw std::runtime_error(method + ": HTTP " + std::to_string(r.status) + " " + r.body);
   return find_rpc_response(r.headers["content-type"], r.body, id);
 }
 
 Json McpSession::call_tool(const std::string& name, const Json& arguments) {
-  auto r = request("tools/call", {{"name", name}, {"arguments", arguments}});
+  return call_tool(name, arguments, {});
+}
+
+Json McpSession::call_tool(const std::string& name, const Json& arguments,
+                           const std::map<std::string, std::string>& extra_headers) {
+  auto r = request("tools/call", {{"name", name}, {"arguments", arguments}}, extra_headers);
   if (!r.contains("result")) throw std::runtime_error("tools/call " + name + ": " + r.dump());
   return r["result"];
 }
