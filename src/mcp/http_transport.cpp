@@ -483,14 +483,17 @@ void HttpTransport::handle_post(http::Request& req, http::Responder responder) {
   if (is_initialize && !options_.stateless && !hs->session->initialized()) remove_session(hs->id);
 }
 
+// GET and DELETE: the origin check, and a stateless server has neither streams nor sessions.
+std::optional<http::Response> HttpTransport::refuse_stream_or_session_request(const http::Request& req) const {
+  if (auto forbidden = check_origin(req)) return forbidden;
+  if (!options_.stateless) return std::nullopt;
+  http::Response r = rpc_error_response(405, rpc::kConnectionClosed, "Method Not Allowed: stateless server");
+  r.headers.set("Allow", "POST");
+  return r;
+}
+
 void HttpTransport::handle_get(http::Request& req, http::Responder responder) {
-  if (auto forbidden = check_origin(req)) return responder.send(std::move(*forbidden));
-  if (options_.stateless) {
-    http::Response r =
-        rpc_error_response(405, rpc::kConnectionClosed, "Method Not Allowed: stateless server");
-    r.headers.set("Allow", "POST");
-    return responder.send(std::move(r));
-  }
+  if (auto refused = refuse_stream_or_session_request(req)) return responder.send(std::move(*refused));
   if (!accepts(media_types(req.headers.get("Accept").value_or("")), "text/event-stream")) {
     return responder.send(rpc_error_response(406, rpc::kConnectionClosed,
                                              "Not Acceptable: Client must accept text/event-stream"));
@@ -562,13 +565,7 @@ void HttpTransport::handle_get(http::Request& req, http::Responder responder) {
 }
 
 void HttpTransport::handle_delete(http::Request& req, http::Responder responder) {
-  if (auto forbidden = check_origin(req)) return responder.send(std::move(*forbidden));
-  if (options_.stateless) {
-    http::Response r =
-        rpc_error_response(405, rpc::kConnectionClosed, "Method Not Allowed: stateless server");
-    r.headers.set("Allow", "POST");
-    return responder.send(std::move(r));
-  }
+  if (auto refused = refuse_stream_or_session_request(req)) return responder.send(std::move(*refused));
   http::Response error;
   auto hs = find_session(req, error);
   if (!hs) return responder.send(std::move(error));

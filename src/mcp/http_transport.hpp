@@ -71,6 +71,8 @@ class HttpTransport {
   void remove_session(const std::string& id);
   // 403 when Host/Origin fail validation; nullopt when the request may proceed.
   std::optional<http::Response> check_origin(const http::Request& req) const;
+  // check_origin, then 405 in stateless mode (for GET and DELETE).
+  std::optional<http::Response> refuse_stream_or_session_request(const http::Request& req) const;
 
   Server& server_;
   HttpTransportOptions options_;
