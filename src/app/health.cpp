@@ -21,7 +21,9 @@ http::Response Health::readiness() const {
     const char* state = r.state == CheckResult::State::kOk         ? "ok"
                         : r.state == CheckResult::State::kDegraded ? "degraded"
                                                                    : "failed";
-    if (hook_) hook_(c.name, r.state != CheckResult::State::kFailed, ms / 1000.0);
+    // health_check_status is 1 only for a passing check: a degraded one (breaker open) still serves
+    // but is what an alert wants to see.
+    if (hook_) hook_(c.name, r.state == CheckResult::State::kOk, ms / 1000.0);
     failed = failed || r.state == CheckResult::State::kFailed;
     degraded = degraded || r.state == CheckResult::State::kDegraded;
     nlohmann::json entry = {{"status", state}, {"duration_ms", ms}};

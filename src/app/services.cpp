@@ -201,6 +201,8 @@ int run(const Invocation& inv, const config::Config& cfg) {
       s.health.on_check([&registry](const std::string& name, bool ok, double secs) {
         registry.health_check(name, ok, secs);
       });
+      // The checks also run at each scrape, so health_check_status is fresh without a probe.
+      registry.add_scrape_hook([health = &s.health](metrics::Metrics&) { (void)health->readiness(); });
     }
   };
   auto start_server = [&](Service& s, http::Router router, http::ServerOptions opts) {

@@ -187,6 +187,34 @@ TEST_F(ServerTest, BodyOverLimitIs413) {
   EXPECT_NE(fine.find("hello"), std::string::npos);
 }
 
+class RecordingObserver : public RequestObserver {
+ public:
+  void on_request_start(Request&) override { ++started; }
+  void on_request_end(const Request& req, int status, std::chrono::nanoseconds) override {
+    std::lock_guard lock(mu);
+    ended.emplace_back(req.route, status);
+  }
+  std::atomic<int> started{0};
+  std::mutex mu;
+  std::vector<std::pair<std::string, int>> ended;
+};
+
+TEST_F(ServerTest, ObserversSeeRejectedRequestsToo) {
+  ServerOptions o;
+  o.max_body_bytes = 1024;
+  o.port = 0;
+  RecordingObserver observer;
+  server_ = std::make_unique<Server>(pool_, o, router_, logger_);
+  server_->add_observer(&observer);
+  server_->start();
+  pool_.start();
+  roundtrip_close("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2048\r\n\r\n" + std::string(2048, 'x'));
+  roundtrip_close("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  std::lock_guard lock(observer.mu);
+  EXPECT_EQ(observer.started, 2);
+  EXPECT_EQ(observer.ended, (std::vector<std::pair<std::string, int>>{{"", 413}, {"/hello", 200}}));
+}
+
 TEST_F(ServerTest, OversizedHeadersAre431) {
   ServerOptions o;
   o.max_header_bytes = 1024;

@@ -377,7 +377,9 @@ asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Connection> conn) {
         req.path = parser.is_header_done() ? std::string(parser.get().target()) : "";
         Response rejection = Response::json(status, problem(status, title, title, req.ctx.request_id));
         rejection.headers.set("Content-Type", "application/problem+json");
+        for (auto* o : observers) o->on_request_start(req);  // counted like any answer (route unmatched)
         co_await write_simple(*conn, req, rejection, false);
+        for (auto* o : observers) o->on_request_end(req, status, std::chrono::steady_clock::now() - started);
         logger.info(req.ctx, "http request rejected",
                     {{"status", status}, {"error", title}, {"method", req.method}, {"remote", remote}});
       }

@@ -2,6 +2,8 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <charconv>
+
 #include "metrics/process_collector.hpp"
 
 namespace taskman::metrics {
@@ -148,9 +150,15 @@ void Metrics::http_request_started() { http_in_flight_.Increment(); }
 void Metrics::http_request_finished(std::string_view method, const std::string& route, int status,
                                     double seconds) {
   http_in_flight_.Decrement();
-  const std::string m = bounded(method, {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"});
-  const std::string r = route.empty() ? "unmatched" : route;
-  http_requests_cache_.get({m, r, std::to_string(status)}).Increment();
+  // Views only: this runs once per HTTP request on both services, and a hit should not allocate.
+  std::string_view m = "other";
+  for (std::string_view known : {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}) {
+    if (method == known) m = known;
+  }
+  const std::string_view r = route.empty() ? std::string_view("unmatched") : std::string_view(route);
+  char code[12];
+  const auto end = std::to_chars(code, code + sizeof code, status).ptr;
+  http_requests_cache_.get({m, r, std::string_view(code, static_cast<std::size_t>(end - code))}).Increment();
   http_duration_cache_.get({m, r}, http_duration_buckets()).Observe(seconds);
 }
 

@@ -10,6 +10,8 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <cstdint>
+#include <cstring>
 #include <functional>
 #include <initializer_list>
 #include <map>
@@ -17,6 +19,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace taskman::metrics {
@@ -24,29 +27,60 @@ namespace taskman::metrics {
 // Returns `value` when it is in `allowed`, else "other".
 std::string bounded(std::string_view value, std::initializer_list<std::string_view> allowed);
 
-// Caches the child of a family for a label-value tuple.
+// Caches the child of a family for a label-value tuple, because Family::Add costs ~200 ns. A hit
+// must stay cheap on every request: the tuple is encoded into a stack buffer (each value behind
+// its 4-byte length, so distinct tuples never share a key) and looked up in a hash map without
+// allocating. A std::map keyed by std::vector<std::string> cost ~750 instructions per lookup at
+// realistic sizes (callgrind, docs/benchmarks.md).
 template <class M>
 class ChildCache {
  public:
+  using Values = std::initializer_list<std::string_view>;
   ChildCache(prometheus::Family<M>& family, std::vector<std::string> label_names)
       : family_(&family), names_(std::move(label_names)) {}
+  // `values` are in the order of the label names given to the constructor.
   template <class... Args>
-  M& get(const std::vector<std::string>& values, Args&&... args) {
+  M& get(Values values, Args&&... args) {
+    char buffer[256];
+    std::string spill;  // only for tuples longer than the buffer
+    const std::string_view key = encode(values, buffer, spill);
     std::lock_guard lock(mu_);
-    auto it = cache_.find(values);
-    if (it != cache_.end()) return *it->second;
+    if (auto it = cache_.find(key); it != cache_.end()) return *it->second;
     prometheus::Labels labels;
-    for (std::size_t i = 0; i < names_.size(); ++i) labels[names_[i]] = values[i];
+    std::size_t i = 0;
+    for (auto v : values) labels[names_.at(i++)] = std::string(v);
     M& m = family_->Add(labels, std::forward<Args>(args)...);
-    cache_.emplace(values, &m);
+    cache_.emplace(std::string(key), &m);
     return m;
   }
 
  private:
-  std::mutex mu_;
+  static std::string_view encode(Values values, char (&buffer)[256], std::string& spill) {
+    std::size_t n = 0;
+    for (auto v : values) n += sizeof(std::uint32_t) + v.size();
+    char* out = buffer;
+    if (n > sizeof buffer) {
+      spill.resize(n);
+      out = spill.data();
+    }
+    char* p = out;
+    for (auto v : values) {
+      const auto len = static_cast<std::uint32_t>(v.size());
+      std::memcpy(p, &len, sizeof len);
+      p += sizeof len;
+      std::memcpy(p, v.data(), v.size());
+      p += v.size();
+    }
+    return {out, n};
+  }
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::mutex mu_;  // guards cache_
   prometheus::Family<M>* family_;
   std::vector<std::string> names_;
-  std::map<std::vector<std::string>, M*> cache_;
+  std::unordered_map<std::string, M*, Hash, std::equal_to<>> cache_;
 };
 
 class Metrics {

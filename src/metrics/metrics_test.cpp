@@ -36,6 +36,28 @@ TEST(Metrics, HttpRequestsAreCountedByBoundedLabels) {
   EXPECT_NE(text.find("http_server_requests_in_flight 0"), std::string::npos);
 }
 
+// The cache key encodes each value behind its length: tuples that concatenate to the same bytes
+// must still be different children, and values longer than the stack buffer must work.
+TEST(ChildCache, DistinctTuplesNeverShareAChild) {
+  prometheus::Registry registry;
+  auto& family = prometheus::BuildCounter().Name("t_total").Help("h").Register(registry);
+  ChildCache<prometheus::Counter> cache(family, {"a", "b"});
+  auto& ab_c = cache.get({"ab", "c"});
+  auto& a_bc = cache.get({"a", "bc"});
+  auto& empty_abc = cache.get({"", "abc"});
+  EXPECT_NE(&ab_c, &a_bc);
+  EXPECT_NE(&ab_c, &empty_abc);
+  EXPECT_NE(&a_bc, &empty_abc);
+  EXPECT_EQ(&ab_c, &cache.get({"ab", "c"}));
+  const std::string long_value(300, 'x');  // beyond the 256-byte stack buffer
+  auto& long_child = cache.get({long_value, "y"});
+  EXPECT_EQ(&long_child, &cache.get({long_value, "y"}));
+  EXPECT_NE(&long_child, &cache.get({long_value, "z"}));
+  long_child.Increment(2);
+  EXPECT_EQ(family.Add({{"a", long_value}, {"b", "y"}}).Value(), 2);  // the child carries the real labels
+  EXPECT_EQ(family.Collect().at(0).metric.size(), 5u);
+}
+
 TEST(Metrics, BoundedFoldsUnknownValues) {
   EXPECT_EQ(bounded("GET", {"GET", "POST"}), "GET");
   EXPECT_EQ(bounded("get", {"GET", "POST"}), "other");

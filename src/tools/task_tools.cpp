@@ -659,7 +659,7 @@ void register_task_tools(mcp::Server& server, Backend& backend, ToolsOptions opt
         const auto started = std::chrono::steady_clock::now();
         reply = [reply = std::move(reply), on_call, name, started](Result<Json> r) {
           const bool failed = !r.ok() || r->value("isError", false);
-          on_call(name, failed ? "tool_error" : "success",
+          on_call(name, failed ? "tool_error" : "ok",
                   std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
           reply(std::move(r));
         };

@@ -16,8 +16,8 @@ using client::RestResult;
 
 struct ToolsOptions {
   bool read_only = false;  // MCP_READ_ONLY: only read-only tools
-  // Called once per tool call with outcome "success" or "tool_error" (isError) and the seconds it
-  // took (metrics). May run on any thread.
+  // Called once per tool call with outcome "ok" or "tool_error" (isError; the same values as
+  // mcp_requests_total) and the seconds it took (metrics). May run on any thread.
   std::function<void(const std::string& tool, const char* outcome, double seconds)> on_call;
 };
 
