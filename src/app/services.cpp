@@ -124,8 +124,15 @@ int run(const Invocation& inv, const config::Config& cfg) {
     }
   }
 
+  // Block the signals before any thread starts (the log flusher is the first) so every thread
+  // inherits the mask and only the main thread's sigwait takes them.
+  sigset_t signals = blocked_signals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  // Block-buffered when stderr is not a terminal (see log::Sink): an access line per request would
+  // otherwise cost a write(2) each.
   log::Sink sink(stderr, *log::parse_level(cfg.str("LOG_LEVEL")),
-                 cfg.str("LOG_FORMAT") == "pretty" ? log::Format::kPretty : log::Format::kJson);
+                 cfg.str("LOG_FORMAT") == "pretty" ? log::Format::kPretty : log::Format::kJson, !isatty(2));
   log::Logger main_log("taskman", sink);
 
   const bool metrics_on = cfg.boolean("ENABLE_METRICS");
@@ -188,9 +195,6 @@ int run(const Invocation& inv, const config::Config& cfg) {
     return kExitOk;
   }
 
-  // Block the signals before any thread starts so every thread inherits the mask.
-  sigset_t signals = blocked_signals();
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   http::IoPool pool(std::max(1u, std::thread::hardware_concurrency()));
   HttpMetricsObserver http_metrics(registry);
@@ -343,6 +347,7 @@ int run(const Invocation& inv, const config::Config& cfg) {
   main_log.info("ready", {{"command", cmd},
                           {"startup_ms", std::chrono::duration<double, std::milli>(
                                              std::chrono::steady_clock::now() - started).count()}});
+  sink.flush();  // start-up lines are what supervisors and tests wait for
 
   int sig = 0;
   do {
@@ -351,6 +356,7 @@ int run(const Invocation& inv, const config::Config& cfg) {
   main_log.info("shutting down: draining", {{"signal", sig == SIGTERM  ? "SIGTERM"
                                                        : sig == SIGINT ? "SIGINT"
                                                                        : "end of input"}});
+  sink.flush();
 
   // One bound for the whole shutdown: the drain and then every span flush share it.
   const auto timeout = std::chrono::milliseconds(cfg.integer("SHUTDOWN_TIMEOUT_MS"));

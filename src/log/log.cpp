@@ -30,12 +30,48 @@ const char* level_name(Level level) {
   return "info";
 }
 
+Sink::Sink(std::FILE* out, Level level, Format format, bool buffered)
+    : out_(out), level_(level), format_(format) {
+  if (!buffered) return;
+  std::setvbuf(out_, nullptr, _IOFBF, 1 << 16);
+  flusher_ = std::thread([this] {
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+      stop_cv_.wait_for(lock, kFlushInterval);
+      if (dirty_) {
+        std::fflush(out_);
+        dirty_ = false;
+      }
+    }
+  });
+}
+
+Sink::~Sink() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (flusher_.joinable()) flusher_.join();
+  flush();
+}
+
 void Sink::write_line(std::string_view line, Level level) {
   std::lock_guard lock(mu_);
   std::fwrite(line.data(), 1, line.size(), out_);
   std::fputc('\n', out_);
-  // stderr may be block-buffered when it is not a terminal; warnings and errors must not wait.
-  if (level >= Level::kWarn || format_ == Format::kPretty) std::fflush(out_);
+  if (level >= Level::kWarn || format_ == Format::kPretty || !flusher_.joinable()) {
+    std::fflush(out_);
+    dirty_ = false;
+  } else {
+    dirty_ = true;
+  }
+}
+
+void Sink::flush() {
+  std::lock_guard lock(mu_);
+  std::fflush(out_);
+  dirty_ = false;
 }
 
 namespace {

@@ -4,6 +4,8 @@
 // the request context (request id, trace and span ids, session) is passed explicitly at each
 // call and attached by the logger, so call sites never repeat those fields.
 // Thread-safe: lines are written whole under one mutex.
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <initializer_list>
@@ -12,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <variant>
 
 #include "core/context.hpp"
@@ -39,19 +42,32 @@ struct Field {
 using Fields = std::initializer_list<Field>;
 
 // Where lines go. One per process; shared by every Logger.
+// stderr is unbuffered in C, so one line would cost one write(2) under the lock. When `buffered`
+// (the services use it when stderr is not a terminal), lines gather in a block buffer that is
+// flushed at once for warn and above, on flush(), and otherwise at least every kFlushInterval by a
+// background thread, so an info line is never more than that late.
 class Sink {
  public:
-  Sink(std::FILE* out, Level level, Format format) : out_(out), level_(level), format_(format) {}
+  static constexpr std::chrono::milliseconds kFlushInterval{200};
+  Sink(std::FILE* out, Level level, Format format, bool buffered = false);
+  ~Sink();
+  Sink(const Sink&) = delete;
+  Sink& operator=(const Sink&) = delete;
   Level level() const { return level_; }
   void set_level(Level level) { level_ = level; }
   Format format() const { return format_; }
   void write_line(std::string_view line, Level level);
+  void flush();
 
  private:
   std::mutex mu_;
   std::FILE* out_;
   Level level_;
   Format format_;
+  bool dirty_ = false;  // guarded by mu_
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;  // guarded by mu_
+  std::thread flusher_;
 };
 
 class Logger {

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include <cstdio>
 
 namespace taskman::log {
 namespace {
@@ -57,6 +60,43 @@ TEST(Log, LevelFiltering) {
   EXPECT_TRUE(logger.enabled(Level::kError));
   EXPECT_EQ(parse_level("WARN"), Level::kWarn);
   EXPECT_FALSE(parse_level("loud"));
+}
+
+}  // namespace
+}  // namespace taskman::log
+
+namespace taskman::log {
+namespace {
+
+std::string file_text(std::FILE* f) {
+  std::string out;
+  std::rewind(f);
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  return out;
+}
+
+TEST(Sink, BufferedSinkWritesWarningsAtOnceAndInfoOnFlush) {
+  std::FILE* f = std::tmpfile();
+  ASSERT_NE(f, nullptr);
+  int fd = ::dup(::fileno(f));
+  std::FILE* reader = ::fdopen(fd, "r");
+  {
+    Sink sink(f, Level::kInfo, Format::kJson, /*buffered=*/true);
+    Logger logger("svc", sink);
+    logger.info("quiet line");
+    EXPECT_EQ(file_text(reader).find("quiet line"), std::string::npos);  // still in the block buffer
+    logger.warn("loud line");
+    const auto text = file_text(reader);
+    EXPECT_NE(text.find("quiet line"), std::string::npos);  // a warning flushes everything before it
+    EXPECT_NE(text.find("loud line"), std::string::npos);
+    logger.info("last line");
+    sink.flush();
+    EXPECT_NE(file_text(reader).find("last line"), std::string::npos);
+  }
+  std::fclose(reader);
+  std::fclose(f);
 }
 
 }  // namespace
