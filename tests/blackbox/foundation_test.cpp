@@ -20,20 +20,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string joined(Process& p) {
-  std::string all;
-  for (const auto& l : p.stderr_lines()) all += l + "\n";
-  return all;
-}
-
-Process::Options serve_options(TempDir& dir, std::vector<std::string> extra = {}) {
-  Process::Options o;
-  o.args = {"serve", "--port", "0", "--api-port", "0", "--database-url", "sqlite:" + dir.path() + "/t.db"};
-  o.args.insert(o.args.end(), extra.begin(), extra.end());
-  o.cwd = dir.path();
-  return o;
-}
-
 TEST(Cli, VersionAndHelp) {
   Process::Options o;
   o.args = {"version"};
@@ -58,12 +44,12 @@ TEST(Cli, UnknownCommandOrOptionIsAUsageError) {
   o.args = {"frobnicate"};
   Process p(o);
   EXPECT_EQ(p.wait_exit(), 2);
-  EXPECT_NE(joined(p).find("unknown command 'frobnicate'"), std::string::npos);
+  EXPECT_NE(p.stderr_text().find("unknown command 'frobnicate'"), std::string::npos);
 
   o.args = {"api", "--prot", "3000"};
   Process q(o);
   EXPECT_EQ(q.wait_exit(), 2);
-  EXPECT_NE(joined(q).find("--prot"), std::string::npos);
+  EXPECT_NE(q.stderr_text().find("--prot"), std::string::npos);
 }
 
 TEST(ConfigCheck, NamesEveryProblemAndExitsNonZero) {
@@ -76,7 +62,7 @@ TEST(ConfigCheck, NamesEveryProblemAndExitsNonZero) {
   o.cwd = dir.path();
   Process p(o);
   EXPECT_EQ(p.wait_exit(), 2);
-  const auto err = joined(p);
+  const auto err = p.stderr_text();
   EXPECT_NE(err.find("3 problems"), std::string::npos) << err;
   EXPECT_NE(err.find("FALLBACK_CACHE_MAX_SIZE: \"-1\""), std::string::npos) << err;
   EXPECT_NE(err.find("CIRCUIT_BREAKER_ERROR_THRESHOLD: \"500\""), std::string::npos) << err;
@@ -108,7 +94,7 @@ TEST(ConfigCheck, InvalidConfigurationBindsNoPort) {
   o.env = {{"BACKEND_MAX_RETRIES", "eleven"}};
   Process p(o);
   EXPECT_EQ(p.wait_exit(), 2);
-  const auto err = joined(p);
+  const auto err = p.stderr_text();
   EXPECT_NE(err.find("BACKEND_MAX_RETRIES"), std::string::npos);
   EXPECT_EQ(err.find("listening"), std::string::npos);
 }
@@ -118,7 +104,7 @@ TEST(Security, RefusesNonLoopbackWithoutTokens) {
   Process::Options o = serve_options(dir, {"--api-host", "0.0.0.0"});
   Process p(o);
   EXPECT_EQ(p.wait_exit(), 2);
-  EXPECT_NE(joined(p).find("API_KEYS is empty"), std::string::npos);
+  EXPECT_NE(p.stderr_text().find("API_KEYS is empty"), std::string::npos);
 }
 
 class Served : public ::testing::Test {
@@ -193,7 +179,7 @@ TEST_F(Served, SigtermWithOnlyIdleConnectionsExitsZero) {
   });
   ASSERT_TRUE(proc_->wait_for_line([](const std::string& l) { return l.find("\"http request\"") != std::string::npos; }));
   proc_->signal(SIGTERM);
-  EXPECT_EQ(proc_->wait_exit(std::chrono::seconds(15)), 0) << joined(*proc_);
+  EXPECT_EQ(proc_->wait_exit(std::chrono::seconds(15)), 0) << proc_->stderr_text();
   EXPECT_NE(idle.get().find("200 OK"), std::string::npos);
   EXPECT_TRUE(proc_->wait_for_line([](const std::string& l) { return l.find("\"stopped\"") != std::string::npos; }));
 }
@@ -274,7 +260,7 @@ TEST_F(McpOverHeldBackend, SigtermLetsTheInFlightCallFinishThenExitsZero) {
                        R"("created_at":"2026-01-01T00:00:00.000Z","updated_at":"2026-01-01T00:00:00.000Z"})");
   auto result = call_.get();
   EXPECT_EQ(result["structuredContent"]["task"]["title"], "held") << result.dump();
-  EXPECT_EQ(proc_->wait_exit(std::chrono::seconds(15)), 0) << joined(*proc_);
+  EXPECT_EQ(proc_->wait_exit(std::chrono::seconds(15)), 0) << proc_->stderr_text();
 }
 
 TEST_F(McpOverHeldBackend, SecondSignalExitsAtOnce) {

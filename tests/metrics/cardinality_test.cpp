@@ -24,12 +24,6 @@ using nlohmann::json;
 // Every random string starts with this marker, so one search of the exposition finds any of them.
 constexpr std::string_view kMarker = "zqhx";
 
-std::string joined(Process& p) {
-  std::string all;
-  for (const auto& l : p.stderr_lines()) all += l + "\n";
-  return all;
-}
-
 std::string series_key(const Sample& s) {
   std::string k = s.name + "{";
   for (const auto& [n, v] : s.labels) k += n + "=" + v + ",";
@@ -172,9 +166,7 @@ class HostileClient {
 
 TEST(MetricsCardinality, HostileTrafficAddsNoSeries) {
   TempDir dir;
-  Process::Options o;
-  o.args = {"serve", "--port", "0", "--api-port", "0", "--database-url", "sqlite:" + dir.path() + "/t.db"};
-  o.cwd = dir.path();
+  Process::Options o = serve_options(dir);
   Process p(o);
   const int api_port = p.wait_for_port("taskman-api");
   const int mcp_port = p.wait_for_port("taskman-mcp");
@@ -225,7 +217,7 @@ TEST(MetricsCardinality, HostileTrafficAddsNoSeries) {
   }
   EXPECT_EQ(http(mcp_port, "GET", "/health/live").status, 200);
   p.signal(SIGTERM);
-  EXPECT_EQ(p.wait_exit(), 0) << joined(p);
+  EXPECT_EQ(p.wait_exit(), 0) << p.stderr_text();
 }
 
 }  // namespace

@@ -16,12 +16,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string joined(Process& p) {
-  std::string all;
-  for (const auto& l : p.stderr_lines()) all += l + "\n";
-  return all;
-}
-
 void expect_promtool_clean(const std::string& text, const std::string& where) {
   const auto r = promtool_check_metrics(text);
   EXPECT_EQ(r.exit_code, 0) << where << ": promtool said:\n" << r.output << "\nexposition:\n" << text;
@@ -121,7 +115,7 @@ TEST(MetricsExposition, SeparateServicesCountTrafficFailuresBreakerAndCache) {
   api.signal(SIGKILL);
   ASSERT_EQ(api.wait_exit(), 128 + SIGKILL);
   const auto stale = s.call_tool("get_task", {{"id", id_a}});
-  ASSERT_FALSE(stale.value("isError", false)) << stale.dump() << "\n" << joined(mcp);
+  ASSERT_FALSE(stale.value("isError", false)) << stale.dump() << "\n" << mcp.stderr_text();
   EXPECT_EQ(stale["_meta"]["taskman/stale"], true) << stale.dump();
   // Breaker open: reads are rejected before any attempt and still served from the cache...
   const auto stale_again = s.call_tool("get_task", {{"id", id_a}});
@@ -195,15 +189,13 @@ TEST(MetricsExposition, SeparateServicesCountTrafficFailuresBreakerAndCache) {
   EXPECT_EQ(m.value("health_check_status", L{{"check", "backend"}}), 0);
 
   mcp.signal(SIGTERM);
-  EXPECT_EQ(mcp.wait_exit(), 0) << joined(mcp);
+  EXPECT_EQ(mcp.wait_exit(), 0) << mcp.stderr_text();
 }
 
 // `taskman serve`: both ports expose the process registry; both pass promtool.
 TEST(MetricsExposition, ServeExposesBothServicesCleanly) {
   TempDir dir;
-  Process::Options o;
-  o.args = {"serve", "--port", "0", "--api-port", "0", "--database-url", "sqlite:" + dir.path() + "/t.db"};
-  o.cwd = dir.path();
+  Process::Options o = serve_options(dir);
   Process p(o);
   const int api_port = p.wait_for_port("taskman-api");
   const int mcp_port = p.wait_for_port("taskman-mcp");
@@ -232,16 +224,14 @@ TEST(MetricsExposition, ServeExposesBothServicesCleanly) {
     EXPECT_EQ(e.value("mcp_tool_calls_total", {{"tool", "get_task"}, {"outcome", "tool_error"}}), 1) << where;
   }
   p.signal(SIGTERM);
-  EXPECT_EQ(p.wait_exit(), 0) << joined(p);
+  EXPECT_EQ(p.wait_exit(), 0) << p.stderr_text();
 }
 
 // ENABLE_METRICS=false removes the route on both services (and the observers with it).
 TEST(MetricsExposition, DisabledMetricsHaveNoRoute) {
   TempDir dir;
-  Process::Options o;
-  o.args = {"serve", "--port", "0", "--api-port", "0", "--database-url", "sqlite:" + dir.path() + "/t.db"};
+  Process::Options o = serve_options(dir);
   o.env = {{"ENABLE_METRICS", "false"}};
-  o.cwd = dir.path();
   Process p(o);
   const int api_port = p.wait_for_port("taskman-api");
   const int mcp_port = p.wait_for_port("taskman-mcp");
@@ -249,7 +239,7 @@ TEST(MetricsExposition, DisabledMetricsHaveNoRoute) {
   EXPECT_EQ(http(mcp_port, "GET", "/metrics").status, 404);
   EXPECT_EQ(http(mcp_port, "GET", "/health/live").status, 200);
   p.signal(SIGTERM);
-  EXPECT_EQ(p.wait_exit(), 0) << joined(p);
+  EXPECT_EQ(p.wait_exit(), 0) << p.stderr_text();
 }
 
 }  // namespace

@@ -21,12 +21,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string joined(Process& p) {
-  std::string all;
-  for (const auto& l : p.stderr_lines()) all += l + "\n";
-  return all;
-}
-
 std::string read_file(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
@@ -83,9 +77,7 @@ bool both_targets_up(int prom_port) {
 
 TEST(PrometheusScrape, BothTargetsUpAndToolCallsCounted) {
   TempDir dir;
-  Process::Options so;
-  so.args = {"serve", "--port", "0", "--api-port", "0", "--database-url", "sqlite:" + dir.path() + "/t.db"};
-  so.cwd = dir.path();
+  Process::Options so = serve_options(dir);
   Process taskman(so);
   const int api_port = taskman.wait_for_port("taskman-api");
   const int mcp_port = taskman.wait_for_port("taskman-mcp");
@@ -120,12 +112,12 @@ TEST(PrometheusScrape, BothTargetsUpAndToolCallsCounted) {
   // Port 0 avoids a free-port race; Prometheus logs the address it actually bound.
   const auto listening = prometheus.wait_for_line(
       [](const std::string& l) { return l.find("msg=\"Listening on\"") != std::string::npos; });
-  ASSERT_TRUE(listening) << joined(prometheus);
+  ASSERT_TRUE(listening) << prometheus.stderr_text();
   const auto colon = listening->rfind(':');
   const int prom_port = std::stoi(listening->substr(colon + 1));
   ASSERT_TRUE(prometheus.wait_for_line([](const std::string& l) {
     return l.find("Server is ready to receive web requests") != std::string::npos;
-  })) << joined(prometheus);
+  })) << prometheus.stderr_text();
 
   // Prometheus offers no event for "scraped", so poll its API: every 50 ms, for at most 30 s. Both
   // targets must be up, and `up` must be queryable for both, which means the scrape was committed
@@ -136,7 +128,7 @@ TEST(PrometheusScrape, BothTargetsUpAndToolCallsCounted) {
     scraped = both_targets_up(prom_port) && query(prom_port, "up == 1").size() == 2;
     if (!scraped) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  ASSERT_TRUE(scraped) << get_json(prom_port, "/api/v1/targets").dump() << "\n" << joined(prometheus);
+  ASSERT_TRUE(scraped) << get_json(prom_port, "/api/v1/targets").dump() << "\n" << prometheus.stderr_text();
 
   const auto up = query(prom_port, "up");
   ASSERT_EQ(up.size(), 2u) << up.dump();
@@ -160,9 +152,9 @@ TEST(PrometheusScrape, BothTargetsUpAndToolCallsCounted) {
   EXPECT_EQ(groups[0]["rules"].size(), static_cast<std::size_t>(alert_rules));
 
   prometheus.signal(SIGTERM);
-  EXPECT_EQ(prometheus.wait_exit(std::chrono::seconds(30)), 0) << joined(prometheus);
+  EXPECT_EQ(prometheus.wait_exit(std::chrono::seconds(30)), 0) << prometheus.stderr_text();
   taskman.signal(SIGTERM);
-  EXPECT_EQ(taskman.wait_exit(), 0) << joined(taskman);
+  EXPECT_EQ(taskman.wait_exit(), 0) << taskman.stderr_text();
 }
 
 }  // namespace

@@ -35,6 +35,20 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
+std::vector<std::string> serve_args(const TempDir& dir, std::vector<std::string> extra) {
+  std::vector<std::string> args = {"serve", "--port", "0", "--api-port", "0", "--database-url",
+                                   "sqlite:" + dir.path() + "/t.db"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+Process::Options serve_options(const TempDir& dir, std::vector<std::string> extra) {
+  Process::Options o;
+  o.args = serve_args(dir, std::move(extra));
+  o.cwd = dir.path();
+  return o;
+}
+
 Process::Process(Options options, std::string binary) {
   int err_pipe[2], out_pipe[2] = {-1, -1}, in_pipe[2] = {-1, -1};
   if (::pipe2(err_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
@@ -159,6 +173,12 @@ int Process::wait_for_port(const std::string& service, std::chrono::milliseconds
 std::vector<std::string> Process::stderr_lines() {
   std::lock_guard lock(mu_);
   return err_lines_;
+}
+
+std::string Process::stderr_text() {
+  std::string all;
+  for (const auto& l : stderr_lines()) all += l + "\n";
+  return all;
 }
 
 std::optional<std::string> Process::read_stdout_line(std::chrono::milliseconds timeout) {

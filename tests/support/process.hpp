@@ -31,6 +31,9 @@ class TempDir {
   std::string path_;
 };
 
+// Arguments of `taskman serve` on free ports (0) with a SQLite file in `dir`, plus `extra`.
+std::vector<std::string> serve_args(const TempDir& dir, std::vector<std::string> extra = {});
+
 class Process {
  public:
   struct Options {
@@ -52,6 +55,8 @@ class Process {
   // Convenience: waits for the JSON log line with "msg":"listening" of `service`; returns its port.
   int wait_for_port(const std::string& service, std::chrono::milliseconds timeout = std::chrono::seconds(20));
   std::vector<std::string> stderr_lines();
+  // Everything read from stderr so far, one line per line (for assertion messages).
+  std::string stderr_text();
   std::optional<std::string> read_stdout_line(std::chrono::milliseconds timeout = std::chrono::seconds(20));
   void write_stdin(const std::string& data);
   void close_stdin();
@@ -74,6 +79,9 @@ class Process {
   std::shared_future<int> exit_;
   std::thread wait_thread_;
 };
+
+// serve_args(dir, extra) run in `dir`.
+Process::Options serve_options(const TempDir& dir, std::vector<std::string> extra = {});
 
 struct HttpResponse {
   int status = 0;

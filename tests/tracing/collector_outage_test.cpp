@@ -29,10 +29,6 @@ using namespace std::chrono_literals;
 constexpr auto kMaxCall = 1000ms;
 constexpr int kShutdownTimeoutMs = 1000;
 
-std::vector<std::string> serve_args(const TempDir& dir) {
-  return {"serve", "--port", "0", "--api-port", "0", "--database-url", "sqlite:" + dir.path() + "/t.db"};
-}
-
 // A loopback port nobody listens on: bound, then closed (another process could take it in between;
 // on a loopback test host that is vanishingly rare and would only make the collector "reachable").
 int closed_port() {

@@ -74,7 +74,7 @@ TEST(LogCorrelation, EveryLineAndSpanOfARequestCarriesItsOwnTraceUnderConcurrent
   OtlpCollector collector;
   TempDir dir;
   Process serve(traced(
-      dir, {"serve", "--port", "0", "--api-port", "0", "--database-url", "sqlite:" + dir.path() + "/t.db"},
+      dir, serve_args(dir),
       collector.base_url(), {{"LOG_LEVEL", "debug"}, {"OTEL_BSP_SCHEDULE_DELAY", "200"}}));
   serve.wait_for_port("taskman-api");
   const int mcp_port = serve.wait_for_port("taskman-mcp");

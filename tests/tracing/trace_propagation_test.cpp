@@ -25,10 +25,6 @@ constexpr int kServer = 2;
 constexpr int kClient = 3;
 constexpr int kStatusError = 2;
 
-std::vector<std::string> serve_args(const TempDir& dir) {
-  return {"serve", "--port", "0", "--api-port", "0", "--database-url", "sqlite:" + dir.path() + "/t.db"};
-}
-
 // Graceful stop: SIGTERM flushes the spans (SPEC §6) and the process exits 0.
 void stop(Process& p) {
   p.signal(SIGTERM);
