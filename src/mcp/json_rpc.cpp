@@ -34,10 +34,9 @@ std::variant<Message, InvalidMessage> to_message(const Json& value) {
     if (!method->is_string()) return invalid("\"method\" must be a string", id);
     msg.method = method->get<std::string>();
     const auto params = value.find("params");
-    if (params != value.end()) {
-      if (!params->is_object() && !params->is_array()) return invalid("\"params\" must be an object", id);
-      msg.params = *params;
-    }
+    // Any params value is carried to the dispatcher, which answers params that are not an object
+    // with -32602 naming them (SPEC §4), rather than calling the whole request invalid.
+    if (params != value.end()) msg.params = *params;
     if (!has_id) {
       msg.kind = MessageKind::kNotification;
       return msg;

@@ -163,6 +163,7 @@ TEST_F(ServerTest, UnknownMethodAndBadParams) {
   initialize();
   EXPECT_EQ(request("nope/nope")["error"]["code"], rpc::kMethodNotFound);
   EXPECT_EQ(request("tools/call", Json::array({1}))["error"]["code"], rpc::kInvalidParams);
+  EXPECT_EQ(request("tools/call", "str")["error"]["code"], rpc::kInvalidParams);
   EXPECT_EQ(request("tools/call", {{"name", 3}})["error"]["code"], rpc::kInvalidParams);
   EXPECT_EQ(request("tools/call", {{"name", "echo"}, {"arguments", "x"}})["error"]["code"],
             rpc::kInvalidParams);
