@@ -13,26 +13,14 @@
 #include <thread>
 
 #include "core/text.hpp"
+#include "support/temp_dir.hpp"
 #include "store/sqlite_store.hpp"
 #include "store/store.hpp"
 
 namespace taskman::store {
 namespace {
 
-class TempDir {
- public:
-  TempDir() : path_(std::filesystem::temp_directory_path() / ("taskman-store-" + random_hex(8))) {
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using testing::TempDir;
 
 template <class T>
 Result<T> write_sync(Store& s, Store::WriteFn<T> fn) {

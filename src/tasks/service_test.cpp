@@ -10,25 +10,13 @@
 #include <thread>
 
 #include "core/text.hpp"
+#include "support/temp_dir.hpp"
 #include "store/store.hpp"
 
 namespace taskman::tasks {
 namespace {
 
-class TempDir {
- public:
-  TempDir() : path_(std::filesystem::temp_directory_path() / ("taskman-svc-" + random_hex(8))) {
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using testing::TempDir;
 
 // Turns a callback API into a blocking call for the test thread.
 template <class T, class F>

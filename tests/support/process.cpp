@@ -22,19 +22,6 @@ std::string taskman_binary() {
   return TASKMAN_BINARY_PATH;
 }
 
-TempDir::TempDir() {
-  std::random_device rd;
-  path_ = (std::filesystem::temp_directory_path() /
-           ("taskman-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd())))
-              .string();
-  std::filesystem::create_directories(path_);
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
 std::vector<std::string> serve_args(const TempDir& dir, std::vector<std::string> extra) {
   std::vector<std::string> args = {"serve", "--port", "0", "--api-port", "0", "--database-url",
                                    "sqlite:" + dir.path() + "/t.db"};

@@ -16,20 +16,12 @@
 #include <thread>
 #include <vector>
 
+#include "support/temp_dir.hpp"
+
 namespace taskman::testing {
 
 // Path of the built taskman binary (set by CMake).
 std::string taskman_binary();
-// A fresh temporary directory, removed by the destructor.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // Arguments of `taskman serve` on free ports (0) with a SQLite file in `dir`, plus `extra`.
 std::vector<std::string> serve_args(const TempDir& dir, std::vector<std::string> extra = {});
