@@ -4,6 +4,8 @@
 //   store_bench --benchmark_filter=Creates   (see docs/benchmarks.md)
 #include <benchmark/benchmark.h>
 
+#include "bench/closed_loop.hpp"
+
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -40,12 +42,8 @@ void BM_DurableCreates(benchmark::State& state) {
   std::atomic<std::int64_t> seq{0};
   const auto before = (*store)->stats();
   for (auto _ : state) {
-    std::mutex mu;
-    std::condition_variable cv;
-    int remaining = kPerIteration;
-    int started = 0;
-    std::function<void()> submit_one;
-    submit_one = [&] {
+    // Completions run on the writer thread, so the next write queues for the next batch.
+    taskman::bench::run_closed_loop(submitters, kPerIteration, [&](std::function<void()> done) {
       const auto n = seq.fetch_add(1);
       Task t;
       // Time-ordered ids like the service's (random ids would scatter index inserts).
@@ -60,28 +58,11 @@ void BM_DurableCreates(benchmark::State& state) {
             if (auto st = tx.insert_task(t); !st) return st.take_error();
             return true;
           },
-          [&](Result<bool> r) {
+          [done](Result<bool> r) {
             if (!r.ok()) std::abort();
-            bool more = false;
-            {
-              std::lock_guard lk(mu);
-              --remaining;
-              if (started < kPerIteration) {
-                ++started;
-                more = true;
-              }
-              if (remaining == 0) cv.notify_all();
-            }
-            if (more) submit_one();  // on the writer thread: queued for the next batch
+            done();
           });
-    };
-    {
-      std::lock_guard lk(mu);
-      started = std::min(submitters, kPerIteration);
-    }
-    for (int i = 0; i < std::min(submitters, kPerIteration); ++i) submit_one();
-    std::unique_lock lk(mu);
-    cv.wait(lk, [&] { return remaining == 0; });
+    });
   }
   const auto after = (*store)->stats();
   state.SetItemsProcessed(state.iterations() * kPerIteration);

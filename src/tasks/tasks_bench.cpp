@@ -3,6 +3,8 @@
 //   tasks_bench --benchmark_filter=ServiceCreates
 #include <benchmark/benchmark.h>
 
+#include "bench/closed_loop.hpp"
+
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
@@ -37,10 +39,7 @@ void BM_ServiceCreates(benchmark::State& state) {
   constexpr int kPerIteration = 2000;
   std::atomic<long> seq{0};
   for (auto _ : state) {
-    std::mutex mu;
-    std::condition_variable cv;
-    int remaining = kPerIteration, started = std::min(submitters, kPerIteration);
-    std::function<void()> submit = [&] {
+    bench::run_closed_loop(submitters, kPerIteration, [&](std::function<void()> done) {
       const long n = seq++;
       auto in = tasks::decode_task(R"({"title":"benchmark task )" + std::to_string(n) +
                                        R"(","description":"created by tasks_bench","priority":"high"})",
@@ -51,26 +50,13 @@ void BM_ServiceCreates(benchmark::State& state) {
                                                  return tasks::Reply{201, tasks::encode_task(t), {}};
                                                }};
       }
-      svc.create_task(ctx, std::move(*in), std::move(idem), [&](Result<tasks::Created<tasks::Task>> r) {
+      svc.create_task(ctx, std::move(*in), std::move(idem), [&, done](Result<tasks::Created<tasks::Task>> r) {
         if (!r.ok()) std::abort();
         // What the REST handler does with the result: encode it (the HTTP send is not included).
         benchmark::DoNotOptimize(tasks::encode_task(r->value));
-        bool more = false;
-        {
-          std::lock_guard lk(mu);
-          --remaining;
-          if (started < kPerIteration) {
-            ++started;
-            more = true;
-          }
-          if (remaining == 0) cv.notify_all();
-        }
-        if (more) submit();
+        done();
       });
-    };
-    for (int i = 0; i < std::min(submitters, kPerIteration); ++i) submit();
-    std::unique_lock lk(mu);
-    cv.wait(lk, [&] { return remaining == 0; });
+    });
   }
   const auto stats = (*st)->stats();
   state.SetItemsProcessed(state.iterations() * kPerIteration);
@@ -130,30 +116,14 @@ void BM_ServiceGets(benchmark::State& state) {
   constexpr int kPerIteration = 5000;
   std::atomic<std::size_t> seq{0};
   for (auto _ : state) {
-    std::mutex mu;
-    std::condition_variable cv;
-    int remaining = kPerIteration, started = std::min(in_flight, kPerIteration);
-    std::function<void()> submit = [&] {
+    bench::run_closed_loop(in_flight, kPerIteration, [&](std::function<void()> done) {
       const auto& id = ids[(seq++ * 7919) % ids.size()];
-      svc.get_task(ctx, id, [&](Result<tasks::Task> r) {
+      svc.get_task(ctx, id, [&, done](Result<tasks::Task> r) {
         if (!r.ok()) std::abort();
         benchmark::DoNotOptimize(tasks::encode_task(*r));
-        bool more = false;
-        {
-          std::lock_guard lk(mu);
-          --remaining;
-          if (started < kPerIteration) {
-            ++started;
-            more = true;
-          }
-          if (remaining == 0) cv.notify_all();
-        }
-        if (more) submit();
+        done();
       });
-    };
-    for (int i = 0; i < std::min(in_flight, kPerIteration); ++i) submit();
-    std::unique_lock lk(mu);
-    cv.wait(lk, [&] { return remaining == 0; });
+    });
   }
   state.SetItemsProcessed(state.iterations() * kPerIteration);
   (*st)->close();

@@ -5,6 +5,8 @@
 //   api_bench --benchmark_filter=HttpCreates
 #include <benchmark/benchmark.h>
 
+#include "bench/closed_loop.hpp"
+
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -64,10 +66,7 @@ void BM_HttpCreates(benchmark::State& state) {
   std::atomic<long> seq{0};
   std::atomic<long> failures{0};
   for (auto _ : state) {
-    std::mutex mu;
-    std::condition_variable cv;
-    int remaining = kPerIteration, started = std::min(clients, kPerIteration);
-    std::function<void()> submit = [&] {
+    bench::run_closed_loop(clients, kPerIteration, [&](std::function<void()> done) {
       const long n = seq++;
       http::ClientRequest req;
       req.method = "POST";
@@ -75,24 +74,11 @@ void BM_HttpCreates(benchmark::State& state) {
       req.headers.set("Content-Type", "application/json");
       if (with_key) req.headers.set("Idempotency-Key", "\"bench-" + std::to_string(n) + "\"");
       req.body = R"({"title":"benchmark task )" + std::to_string(n) + R"(","priority":"high","labels":["bench"]})";
-      client->send(std::move(req), std::chrono::seconds(30), [&](http::ClientResult r) {
+      client->send(std::move(req), std::chrono::seconds(30), [&, done](http::ClientResult r) {
         if (!r.ok() || r.response.status != 201) ++failures;
-        bool more = false;
-        {
-          std::lock_guard lk(mu);
-          --remaining;
-          if (started < kPerIteration) {
-            ++started;
-            more = true;
-          }
-          if (remaining == 0) cv.notify_all();
-        }
-        if (more) submit();
+        done();
       });
-    };
-    for (int i = 0; i < std::min(clients, kPerIteration); ++i) submit();
-    std::unique_lock lk(mu);
-    cv.wait(lk, [&] { return remaining == 0; });
+    });
   }
   state.SetItemsProcessed(state.iterations() * kPerIteration);
   state.counters["failures"] = static_cast<double>(failures.load());
