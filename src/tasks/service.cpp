@@ -16,6 +16,14 @@ Error not_found(std::string_view what, std::string_view id) {
   return Error::make(ErrorCode::kNotFound, std::string(what) + " " + std::string(id) + " not found");
 }
 
+// A row that must exist: the store's error, a 404 naming it, or the row.
+template <class T>
+Result<T> existing(Result<std::optional<T>> row, std::string_view what, std::string_view id) {
+  if (!row) return row.take_error();
+  if (!row->has_value()) return not_found(what, id);
+  return std::move(**row);
+}
+
 Error version_mismatch(std::int64_t expected, std::int64_t current) {
   return Error::make(ErrorCode::kPreconditionFailed,
                      "version mismatch: If-Match names version " + std::to_string(expected) +
@@ -208,10 +216,7 @@ void TaskService::create_project(const RequestContext&, ProjectInput in,
 void TaskService::get_project(const RequestContext&, std::string id, Callback<Project> done) {
   store_.read<Project>(
       [id = std::move(id)](ReadTx& tx) -> Result<Project> {
-        auto p = tx.get_project(id);
-        if (!p) return p.take_error();
-        if (!p->has_value()) return not_found("project", id);
-        return std::move(**p);
+        return existing(tx.get_project(id), "project", id);
       },
       std::move(done));
 }
@@ -232,13 +237,12 @@ void TaskService::update_project(const RequestContext&, std::string id, ProjectI
   const TimeMs now = clock_();
   store_.write<Project>(
       [id = std::move(id), patch = std::move(patch), now](WriteTx& tx) -> Result<Project> {
-        auto cur = tx.get_project(id);
+        auto cur = existing(tx.get_project(id), "project", id);
         if (!cur) return cur.take_error();
-        if (!cur->has_value()) return not_found("project", id);
-        Project p = **cur;
+        Project p = *cur;
         if (patch.name) p.name = *patch.name;
         if (patch.description) p.description = *patch.description;
-        if (p.name == (*cur)->name && p.description == (*cur)->description) return p;  // no change
+        if (p.name == cur->name && p.description == cur->description) return p;  // no change
         p.updated_at = std::max(now, p.updated_at);
         if (auto st = tx.update_project(p); !st) {
           Error e = st.take_error();
@@ -258,9 +262,8 @@ void TaskService::delete_project(const RequestContext&, std::string id, bool cas
   const TimeMs now = clock_();
   store_.write<bool>(
       [id = std::move(id), cascade, now](WriteTx& tx) -> Result<bool> {
-        auto cur = tx.get_project(id);
+        auto cur = existing(tx.get_project(id), "project", id);
         if (!cur) return cur.take_error();
-        if (!cur->has_value()) return not_found("project", id);
         auto ids = tx.project_task_ids(id);
         if (!ids) return ids.take_error();
         if (!ids->empty() && !cascade) {
@@ -312,10 +315,7 @@ void TaskService::create_task(const RequestContext&, TaskInput in, std::optional
 void TaskService::get_task(const RequestContext&, std::string id, Callback<Task> done) {
   store_.read<Task>(
       [id = std::move(id)](ReadTx& tx) -> Result<Task> {
-        auto t = tx.get_task(id);
-        if (!t) return t.take_error();
-        if (!t->has_value()) return not_found("task", id);
-        return std::move(**t);
+        return existing(tx.get_task(id), "task", id);
       },
       std::move(done));
 }
@@ -343,10 +343,9 @@ void TaskService::update_task(const RequestContext&, std::string id, TaskInput p
   const TimeMs now = clock_();
   store_.write<Task>(
       [id = std::move(id), patch = std::move(patch), expected_version, now](WriteTx& tx) -> Result<Task> {
-        auto cur = tx.get_task(id);
+        auto cur = existing(tx.get_task(id), "task", id);
         if (!cur) return cur.take_error();
-        if (!cur->has_value()) return not_found("task", id);
-        const Task& before = **cur;
+        const Task& before = *cur;
         if (expected_version && *expected_version != before.version) {
           return version_mismatch(*expected_version, before.version);
         }
@@ -393,11 +392,10 @@ void TaskService::delete_task(const RequestContext&, std::string id,
   const TimeMs now = clock_();
   store_.write<bool>(
       [id = std::move(id), expected_version, now](WriteTx& tx) -> Result<bool> {
-        auto cur = tx.get_task(id);
+        auto cur = existing(tx.get_task(id), "task", id);
         if (!cur) return cur.take_error();
-        if (!cur->has_value()) return not_found("task", id);
-        if (expected_version && *expected_version != (*cur)->version) {
-          return version_mismatch(*expected_version, (*cur)->version);
+        if (expected_version && *expected_version != cur->version) {
+          return version_mismatch(*expected_version, cur->version);
         }
         if (auto st = tx.delete_task(id, now); !st) return st.take_error();
         return true;
@@ -440,10 +438,7 @@ void TaskService::get_comment(const RequestContext&, std::string task_id, std::s
                               Callback<Comment> done) {
   store_.read<Comment>(
       [task_id = std::move(task_id), id = std::move(id)](ReadTx& tx) -> Result<Comment> {
-        auto c = tx.get_comment(task_id, id);
-        if (!c) return c.take_error();
-        if (!c->has_value()) return not_found("comment", id);
-        return std::move(**c);
+        return existing(tx.get_comment(task_id, id), "comment", id);
       },
       std::move(done));
 }
