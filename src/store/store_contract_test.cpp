@@ -5,8 +5,8 @@
 
 #include <atomic>
 #include <functional>
-#include <ostream>
 #include <future>
+#include <ostream>
 #include <stdexcept>
 #include <string>
 #include <thread>
