@@ -8,7 +8,6 @@
 #include "core/text.hpp"
 #include "http/router.hpp"
 #include "log/log.hpp"
-#include "store/sqlite_store.hpp"
 #include "store/store.hpp"
 #include "tasks/service.hpp"
 
@@ -508,7 +507,7 @@ Result<std::unique_ptr<Backend>> Backend::open(const ApiOptions& options, log::L
   impl->logger = &logger;
   impl->db_span = options.db_span;
   logger.info("database open", {{"database_url", redact_url(options.database_url)},
-                                {"schema_version", store::sqlite_schema_version()},
+                                {"schema_version", impl->store->schema_version()},
                                 {"readers", options.db_readers}});
   return std::unique_ptr<Backend>(new Backend(std::move(impl)));
 }

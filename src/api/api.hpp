@@ -27,14 +27,14 @@ class TaskService;
 namespace taskman::api {
 
 // Tracing hook for the database span of a request (OTel db conventions: kind CLIENT, name
-// "{operation} {collection}", db.system.name "sqlite"): called on the I/O thread just before the
+// "{operation} {collection}", db.system.name of the engine): called on the I/O thread just before the
 // request's database work is queued; the returned function is called once when that work has
 // answered (ok = false for a database/internal failure), on a database thread.
 using DbSpanHook = std::function<std::function<void(bool ok)>(const RequestContext& ctx,
                                                               const char* operation, const char* collection)>;
 
 struct ApiOptions {
-  std::string database_url;  // sqlite:<path>
+  std::string database_url;  // DATABASE_URL; the store's factory picks the engine
   int db_readers = 2;
   std::size_t db_max_batch = 512;  // writes per group commit
   // Optional timing hook for db_query_duration_seconds{operation} ("read", "write_batch", "commit"),

@@ -22,6 +22,7 @@
 #include "mcp/http_transport.hpp"
 #include "mcp/server.hpp"
 #include "mcp/stdio_transport.hpp"
+#include "store/store.hpp"
 #include "tools/task_tools.hpp"
 #include "tracing/runtime.hpp"
 #include "tracing/semconv.hpp"
@@ -236,15 +237,16 @@ int run(const Invocation& inv, const config::Config& cfg) {
       s->logger = std::make_unique<log::Logger>(s->name, sink);
       s->tracer = make_tracer(s->name, *s->logger);
       if (s->tracer != nullptr) {
-        api_options.db_span = [tracer = s->tracer, db = cfg.str("DATABASE_URL").substr(7)](
+        auto target = store::describe_database(cfg.str("DATABASE_URL"));  // open() reports a bad URL
+        api_options.db_span = [tracer = s->tracer, db = target ? *target : store::DatabaseTarget{}](
                                   const RequestContext& ctx, const char* op, const char* collection) {
           namespace sc = tracing::semconv;
           auto span = std::make_shared<tracing::Span>(tracer->start_span(
               sc::db_span_name(op, collection), tracing::SpanKind::kClient, tracing::parent_of(ctx),
-              {{sc::kDbSystemName, "sqlite"},
+              {{sc::kDbSystemName, db.engine},
                {sc::kDbOperationName, op},
                {sc::kDbCollectionName, collection},
-               {sc::kDbNamespace, db},
+               {sc::kDbNamespace, db.name},
                {sc::kRequestId, ctx.request_id}}));
           return std::function<void(bool)>([span](bool ok) {
             if (!ok) span->set_status(tracing::StatusCode::kError, "database error");
