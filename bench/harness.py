@@ -33,11 +33,11 @@ class Procs:
         self.alive.append(p)
         return p
 
-    def stop(self, p, sig=signal.SIGTERM):
+    def stop(self, p, sig=signal.SIGTERM, timeout=15):
         if p.poll() is None:
             p.send_signal(sig)
             try:
-                p.wait(timeout=15)
+                p.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
