@@ -8,13 +8,15 @@ Every instruction is counted once, so the layers add up to the total:
   values), wherever it runs;
 - SQLite is the store, prometheus-cpp is metrics, spdlog/fmt is logging; out-of-line Asio and Beast
   code have their own rows (I/O loop, HTTP wire);
-- any other library function (malloc/free, libstdc++, libc, OpenSSL) is charged to its callers in
-  proportion to what each call cost (callgrind's call edges), up to the first caller that has a
-  layer: malloc called by the tracing code is tracing's cost. What reaches no such caller (thread
+- src/core (shared helpers such as JSON escaping) and any library function (malloc/free,
+  libstdc++, libc, OpenSSL) are charged to their callers in proportion to what each call cost
+  (callgrind's call edges), up to the first caller that has a layer: malloc called by the tracing
+  code is tracing's cost. What reaches no such caller (thread
   start, the kernel-facing loop) is "runtime".
 
 Without debug information (no -g) functions are placed by their namespace (taskman::<area>::),
-which is coarser: code in a file-level anonymous namespace then counts as runtime.
+which is coarser: code in a file-level anonymous namespace is then charged to its callers, and
+nlohmann code inlined into a function counts as that function's.
 """
 import collections
 import re
@@ -23,12 +25,12 @@ import re
 AREAS = {
     "http": "HTTP in", "mcp": "JSON-RPC (MCP)", "tools": "tool", "client": "backend client",
     "resilience": "backend client", "api": "API", "tasks": "API", "store": "store", "metrics": "metrics",
-    "tracing": "tracing", "log": "logging", "app": "app (wiring, telemetry hooks)", "core": "core",
-    "config": "config",
+    "tracing": "tracing", "log": "logging", "app": "app (wiring, telemetry hooks)", "config": "config",
+    "core": None,  # shared helpers (JSON escaping, Result): charged to the layer that calls them
 }
 ORDER = ["HTTP in", "HTTP wire (Beast)", "I/O loop (Asio)", "JSON-RPC (MCP)", "tool", "backend client", "API",
          "store", "JSON in", "JSON out", "JSON DOM", "metrics", "tracing", "logging", "app (wiring, telemetry hooks)",
-         "core", "config", "runtime"]
+         "config", "runtime"]
 
 SRC_RE = re.compile(r"(?:^|/)src/([A-Za-z0-9_]+)/([^/]+)$")
 
