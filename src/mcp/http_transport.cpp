@@ -481,7 +481,8 @@ void HttpTransport::handle_post(http::Request& req, http::Responder responder) {
 }
 
 // GET and DELETE: the origin check, and a stateless server has neither streams nor sessions.
-std::optional<http::Response> HttpTransport::refuse_stream_or_session_request(const http::Request& req) const {
+std::optional<http::Response> HttpTransport::refuse_stream_or_session_request(
+    const http::Request& req) const {
   if (auto forbidden = check_origin(req)) return forbidden;
   if (!options_.stateless) return std::nullopt;
   http::Response r = rpc_error_response(405, rpc::kConnectionClosed, "Method Not Allowed: stateless server");

@@ -84,6 +84,8 @@ bool is_known_method(std::string_view method) {
 
 bool is_supported_version(std::string_view version) { return find_revision(version) != nullptr; }
 
-std::string negotiate_version(std::string_view requested) { return std::string(negotiate_revision(requested).id); }
+std::string negotiate_version(std::string_view requested) {
+  return std::string(negotiate_revision(requested).id);
+}
 
 }  // namespace taskman::mcp

@@ -16,14 +16,14 @@ namespace taskman::mcp {
 // Optional protocol features that differ between revisions. The code branches on a feature, never
 // on a version string.
 enum class Feature : std::uint32_t {
-  kJsonRpcBatch = 1u << 0,         // JSON-RPC batches (2025-03-26 only; this server refuses them)
-  kToolAnnotations = 1u << 1,      // Tool.annotations (readOnlyHint, destructiveHint, ...)
-  kCompletions = 1u << 2,          // completion/complete and the completions capability
-  kStructuredOutput = 1u << 3,     // Tool.outputSchema and CallToolResult.structuredContent
-  kElicitation = 1u << 4,          // server->client elicitation/create
-  kTitles = 1u << 5,               // human-readable `title` beside `name`
+  kJsonRpcBatch = 1u << 0,           // JSON-RPC batches (2025-03-26 only; this server refuses them)
+  kToolAnnotations = 1u << 1,        // Tool.annotations (readOnlyHint, destructiveHint, ...)
+  kCompletions = 1u << 2,            // completion/complete and the completions capability
+  kStructuredOutput = 1u << 3,       // Tool.outputSchema and CallToolResult.structuredContent
+  kElicitation = 1u << 4,            // server->client elicitation/create
+  kTitles = 1u << 5,                 // human-readable `title` beside `name`
   kProtocolVersionHeader = 1u << 6,  // Streamable HTTP MCP-Protocol-Version header on every request
-  kSsePriming = 1u << 7,           // an SSE stream starts with an event that has an id and empty data
+  kSsePriming = 1u << 7,             // an SSE stream starts with an event that has an id and empty data
 };
 
 struct Revision {

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 
 #include "mcp/server.hpp"
 
@@ -79,7 +80,8 @@ struct Recorder : Exchange {
   std::optional<Json> response;
 };
 
-Json call(Server& server, const std::shared_ptr<Session>& s, Json id, const std::string& method, Json params) {
+Json call(Server& server, const std::shared_ptr<Session>& s, Json id, const std::string& method,
+          Json params) {
   auto ex = std::make_shared<Recorder>();
   server.handle(s, std::get<Message>(to_message(make_request(id, method, std::move(params)))), ex);
   return ex->response.value_or(Json());
@@ -103,7 +105,8 @@ TEST(Revision, EachNegotiatedRevisionDispatchesThroughItsOwnTable) {
     EXPECT_TRUE(call(server, s, 3, "ping", nullptr).contains("result")) << r.id;
     for (const char* m : {"server/discover", "tasks/get", "subscriptions/listen"}) {
       ASSERT_FALSE(r.has_method(m));
-      EXPECT_EQ(call(server, s, 4, m, Json::object())["error"]["code"], rpc::kMethodNotFound) << r.id << " " << m;
+      EXPECT_EQ(call(server, s, 4, m, Json::object())["error"]["code"], rpc::kMethodNotFound)
+          << r.id << " " << m;
     }
   }
 }
@@ -117,6 +120,10 @@ TEST(Revision, AssumedRevisionIsTheSessionsRevision) {
   EXPECT_TRUE(s->initialized());
   EXPECT_EQ(s->protocol_version(), "2025-06-18");
   EXPECT_EQ(call(server, s, 1, "completion/complete", Json::object())["error"]["code"], rpc::kMethodNotFound);
+  auto by_id = server.open_session("t");
+  by_id->assume_initialized("2025-03-26");
+  EXPECT_EQ(by_id->revision(), find_revision("2025-03-26"));
+  EXPECT_THROW(by_id->assume_initialized("2024-11-05"), std::invalid_argument);
 }
 
 }  // namespace

@@ -2,8 +2,9 @@
 // The MCP server core: lifecycle and version negotiation (over the revision table), capabilities,
 // dispatch of requests through a method table per revision to registered tools/resources/prompts,
 // notifications, cancellation, pagination and server->client requests. The session is in
-// session.hpp, the per-call context in call_context.hpp, the method handlers in server_methods.cpp. Transport-independent: stdio and Streamable HTTP feed it messages and give it an
-// Exchange per request to answer through. Knows nothing about what the tools do.
+// session.hpp, the per-call context in call_context.hpp, the method handlers in server_methods.cpp.
+// Transport-independent: stdio and Streamable HTTP feed it messages and give it an Exchange per
+// request to answer through. Knows nothing about what the tools do.
 //
 // Threading: every public member is thread-safe. Handlers are called on the thread that delivered
 // the request and must not block it; they may complete (reply) later, from any thread, exactly once.

@@ -111,8 +111,9 @@ void Server::on_initialize(const CallPtr& ctx) {
   if (again) return ctx->finish(RpcError{rpc::kInvalidRequest, "Invalid Request: already initialized", {}});
   Json info = {{"name", options_.info.name}, {"version", options_.info.version}};
   if (!options_.info.title.empty()) info["title"] = options_.info.title;
-  Json result = {
-      {"protocolVersion", std::string(revision.id)}, {"capabilities", capabilities()}, {"serverInfo", std::move(info)}};
+  Json result = {{"protocolVersion", std::string(revision.id)},
+                 {"capabilities", capabilities()},
+                 {"serverInfo", std::move(info)}};
   if (!options_.instructions.empty()) result["instructions"] = options_.instructions;
   ctx->finish(std::move(result));
 }

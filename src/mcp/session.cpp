@@ -1,5 +1,7 @@
 #include "mcp/session.hpp"
 
+#include <stdexcept>
+
 #include "mcp/call_context.hpp"
 
 namespace taskman::mcp {
@@ -48,6 +50,12 @@ void Session::assume_initialized(const Revision& revision) {
   std::lock_guard lock(mu_);
   initialized_ = true;
   revision_ = &revision;
+}
+
+void Session::assume_initialized(std::string_view protocol_version) {
+  const Revision* revision = find_revision(protocol_version);
+  if (!revision) throw std::invalid_argument("unknown MCP revision: " + std::string(protocol_version));
+  assume_initialized(*revision);
 }
 
 void Session::set_outbound(OutboundFn fn) {

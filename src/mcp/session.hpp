@@ -10,6 +10,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 
 #include "core/result.hpp"
 #include "mcp/json_rpc.hpp"
@@ -61,6 +62,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Marks the session initialized without a handshake (Streamable HTTP stateless mode).
   void assume_initialized(const Revision& revision);
+  // The same by id; throws std::invalid_argument for a revision the table does not have.
+  void assume_initialized(std::string_view protocol_version);
   void set_outbound(OutboundFn fn);
   // Sends a message on the outbound channel; false when there is none or it failed.
   bool send_unrelated(const Json& message);
