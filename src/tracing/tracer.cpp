@@ -190,6 +190,15 @@ Span Tracer::start_span(std::string name, SpanKind kind, const SpanContext& pare
   Span span;
   span.tracer_ = this;
   const bool has_parent = parent.valid();
+  if (!options_.enabled && has_parent) {
+    // The OTel API without an SDK (trace/api.md "Behavior of the API in the absence of an installed
+    // SDK"): the non-recording span carries the parent's span context, so the caller's trace id, span
+    // id, flags and tracestate reach the backend and the logs as they came. (A sampled-out span of an
+    // enabled tracer gets its own span id instead: the SDK rule, below.)
+    span.ctx_ = parent;
+    span.ctx_.remote = false;
+    return span;
+  }
   span.ctx_.trace_id = has_parent ? parent.trace_id : ids_->new_trace_id();
   span.ctx_.span_id = ids_->new_span_id();
   if (has_parent) span.ctx_.trace_state = parent.trace_state;
