@@ -59,6 +59,14 @@ class BackendClientTest : public ::testing::Test {
       std::lock_guard lock(mu_);
       parked_.clear();
     }
+    // Drain before stopping the pool, so no server coroutine (which owns the acceptor) is left parked
+    // on an I/O context to be destroyed after the context's socket service.
+    auto drained = std::make_shared<std::promise<void>>();
+    auto once = std::make_shared<std::atomic<bool>>(false);
+    server_->drain(std::chrono::seconds(2), [drained, once] {
+      if (!once->exchange(true)) drained->set_value();
+    });
+    drained->get_future().wait_for(std::chrono::seconds(5));
     pool_.stop();
   }
   void make_client(BackendClientOptions o = {}) {

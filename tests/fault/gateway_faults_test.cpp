@@ -101,10 +101,11 @@ class Nginx {
   std::string endpoint() const { return api_endpoint(port_); }
   std::string access_log() const { return dir_.path() + "/nginx/logs/gateway.log"; }
   // Access-log lines "<method> <path> <status>" for `path`, once there are at least `n` (nginx logs a
-  // request after answering it); what there is after 5 s otherwise.
-  std::vector<std::string> lines_for(const std::string& method, const std::string& path, std::size_t n) const {
+  // request right after answering it); what there is after `wait` otherwise.
+  std::vector<std::string> lines_for(const std::string& method, const std::string& path, std::size_t n,
+                                     std::chrono::milliseconds wait = std::chrono::seconds(5)) const {
     std::vector<std::string> out;
-    const auto deadline = Clock::now() + std::chrono::seconds(5);
+    const auto deadline = Clock::now() + wait;
     for (int i = 0; i < 500; ++i) {
       out.clear();
       std::ifstream in(access_log());
@@ -174,7 +175,7 @@ TEST(GatewayFaults, Nginx502IsRetriedServedStaleOpensTheBreakerAndRecovers) {
   auto rejected = s.call_tool("get_task", {{"id", "while-open"}});
   EXPECT_TRUE(is_error(rejected));
   EXPECT_NE(text_of(rejected).find("circuit open"), npos) << text_of(rejected);
-  EXPECT_TRUE(nginx.lines_for("GET", "/api/v1/tasks/while-open", 1).empty());
+  EXPECT_TRUE(nginx.lines_for("GET", "/api/v1/tasks/while-open", 1, std::chrono::seconds(1)).empty());
 
   // The API back on the same port: calls succeed again (the breaker half-opens on a call after the
   // reset timeout, and the probe succeeds).
