@@ -50,7 +50,7 @@ struct Service {
   std::string name;
   std::string host_var;
   std::unique_ptr<log::Logger> logger;
-  tracing::Tracer* tracer = nullptr;  // null when tracing is off
+  tracing::Tracer* tracer = nullptr;  // disabled (propagation only) when tracing is off
   std::unique_ptr<HttpTracingObserver> http_tracing;
   Health health;
   std::unique_ptr<http::Server> server;
@@ -139,11 +139,13 @@ int run(const Invocation& inv, const config::Config& cfg) {
   const bool metrics_on = cfg.boolean("ENABLE_METRICS");
   metrics::Metrics registry(version(), git_revision());
   // Tracing (SPEC §6): one runtime per service, so each exports under its own service.name. Off
-  // (no tracer at all, nothing to pay) unless ENABLE_TRACING or OTEL_DEBUG asks for spans.
+  // (a disabled tracer: nothing recorded or exported, but a caller's traceparent still reaches the
+  // backend and the logs) unless ENABLE_TRACING or OTEL_DEBUG asks for spans.
   const bool tracing_on = cfg.boolean("ENABLE_TRACING") || cfg.boolean("OTEL_DEBUG");
   std::vector<std::unique_ptr<tracing::TracingRuntime>> tracing_runtimes;
+  tracing::Tracer propagation_only({.enabled = false});
   auto make_tracer = [&](const std::string& service, log::Logger& logger) -> tracing::Tracer* {
-    if (!tracing_on) return nullptr;
+    if (!tracing_on) return &propagation_only;
     tracing::EnvMessages msgs;
     auto settings = tracing::settings_from_env([&cfg](std::string_view n) { return cfg.raw(n); }, service,
                                                version(), &msgs);
@@ -236,7 +238,7 @@ int run(const Invocation& inv, const config::Config& cfg) {
       s->host_var = "API_HOST";
       s->logger = std::make_unique<log::Logger>(s->name, sink);
       s->tracer = make_tracer(s->name, *s->logger);
-      if (s->tracer != nullptr) {
+      if (tracing_on) {  // no database spans to propagate from when off
         auto target = store::describe_database(cfg.str("DATABASE_URL"));  // open() reports a bad URL
         api_options.db_span = [tracer = s->tracer, db = target ? *target : store::DatabaseTarget{}](
                                   const RequestContext& ctx, const char* op, const char* collection) {
