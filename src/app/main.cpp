@@ -64,6 +64,8 @@ int main(int argc, char** argv) {
   inputs.flags = inv->config_flags;
   auto cfg = config::Config::load(inputs);
   if (!cfg) return print_config_errors(cfg.error());
+  // Same rule for `config check` and start-up: what the check accepts, this build can run.
+  if (auto supported = config::check_supported(*cfg); !supported) return print_config_errors(supported.error());
 
   if (cmd == "config check") {
     std::printf("configuration is valid:\n%s", cfg->describe().c_str());

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/redact.hpp"
 #include "core/text.hpp"
 
 extern char** environ;
@@ -435,6 +436,44 @@ std::string Config::describe() const {
     out += "]\n";
   }
   return out;
+}
+
+std::optional<std::string> unsupported_reason(Type type, std::string_view value) {
+  switch (type) {
+    case Type::kUrl:
+      if (value.starts_with("https://")) {
+        return "https:// is not supported by this build; use http:// (put a TLS-terminating proxy in front)";
+      }
+      return std::nullopt;
+    case Type::kDatabaseUrl:
+      if (value.starts_with("postgres://") || value.starts_with("postgresql://")) {
+        return "PostgreSQL is not implemented in this build; use sqlite:<path>";
+      }
+      return std::nullopt;
+    default:
+      return std::nullopt;
+  }
+}
+
+Status check_supported(const Config& cfg) {
+  std::vector<FieldError> errors;
+  for (const auto& var : kSchema) {
+    if (var.secret) continue;  // no secret variable has a build-dependent rule
+    if (auto why = unsupported_reason(var.type, cfg.str(var.name))) {
+      errors.push_back({std::string(var.name), redact_url(cfg.str(var.name)) + ": " + *why});
+    }
+  }
+  // Read by the tracing layer, not declared here, and it wins over OTEL_EXPORTER_OTLP_ENDPOINT.
+  constexpr std::string_view kTracesEndpoint = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
+  if (auto v = cfg.raw(kTracesEndpoint); v && !v->empty()) {
+    if (auto why = unsupported_reason(Type::kUrl, trim(*v))) {
+      errors.push_back({std::string(kTracesEndpoint), redact_url(*v) + ": " + *why});
+    }
+  }
+  if (errors.empty()) return {};
+  const std::string summary = "configuration is not supported by this build (" + std::to_string(errors.size()) +
+                              (errors.size() == 1 ? " problem)" : " problems)");
+  return Error{ErrorCode::kInvalidArgument, summary, std::move(errors)};
 }
 
 std::string markdown_table() {
