@@ -222,7 +222,7 @@ int run(const Invocation& inv, const config::Config& cfg) {
   };
 
   std::vector<std::unique_ptr<Service>> services;
-  std::unique_ptr<api::Backend> backend;
+  std::unique_ptr<api::RestApi> backend;
   std::unique_ptr<client::BackendClient> backend_client;
   std::unique_ptr<mcp::Server> mcp_server;
   std::unique_ptr<mcp::HttpTransport> mcp_http;
@@ -252,7 +252,7 @@ int run(const Invocation& inv, const config::Config& cfg) {
           });
         };
       }
-      auto opened = api::Backend::open(api_options, *s->logger);
+      auto opened = api::RestApi::open(api_options, *s->logger);
       if (!opened) {
         s->logger->error("cannot open the database", {{"database_url", cfg.str("DATABASE_URL")},
                                                      {"error", opened.error().message}});

@@ -1,4 +1,4 @@
-// The REST contract of SPEC §3 over real HTTP: the Backend's routes on the project's HTTP server
+// The REST contract of SPEC §3 over real HTTP: the RestApi routes on the project's HTTP server
 // (port 0, loopback), a SQLite file in a temporary directory, and the project's keep-alive client.
 #include <gtest/gtest.h>
 
@@ -43,7 +43,7 @@ class ApiTest : public ::testing::Test {
         ended_.push_back(ok);
       });
     };
-    auto b = Backend::open(options, logger_);
+    auto b = RestApi::open(options, logger_);
     ASSERT_TRUE(b.ok()) << b.error().message;
     backend_ = std::move(*b);
     http::Router router;
@@ -117,7 +117,7 @@ class ApiTest : public ::testing::Test {
   std::filesystem::path dir_;
   log::Sink sink_{stderr, log::Level::kWarn, log::Format::kJson};
   log::Logger logger_{"taskman-api-test", sink_};
-  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<RestApi> backend_;
   http::IoPool* pool_ = nullptr;
   http::Server* server_ = nullptr;
   http::HttpClient* client_ = nullptr;
