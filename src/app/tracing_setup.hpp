@@ -1,0 +1,40 @@
+#pragma once
+// Tracing for the process: one runtime per service (so each exports under its own service.name),
+// the span counters fed to /metrics, and the bounded flush at shutdown. Off (no tracer at all,
+// nothing to pay) unless ENABLE_TRACING or OTEL_DEBUG asks for spans.
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/api.hpp"
+#include "config/config.hpp"
+#include "log/log.hpp"
+#include "metrics/metrics.hpp"
+#include "resilience/clock.hpp"
+#include "tracing/runtime.hpp"
+
+namespace taskman::app {
+
+class TracingSetup {
+ public:
+  // `registry` (null when metrics are off) gets a scrape hook for spans exported/dropped; it must
+  // outlive this object's use by scrapes.
+  TracingSetup(const config::Config& cfg, metrics::Metrics* registry);
+
+  bool on() const { return on_; }
+  // A tracer exporting as `service`, or null when tracing is off. Lives as long as this object.
+  tracing::Tracer* make_tracer(const std::string& service, log::Logger& logger);
+  // Flushes every runtime within what is left until `deadline`; warns when spans were left.
+  void shutdown(resilience::TimePoint deadline, const resilience::Clock& clock, log::Logger& logger);
+
+ private:
+  const config::Config& cfg_;
+  bool on_;
+  std::vector<std::unique_ptr<tracing::TracingRuntime>> runtimes_;
+};
+
+// The database span of a REST request (OTel db conventions, kind CLIENT), on `tracer`.
+api::DbSpanHook db_span_hook(tracing::Tracer& tracer, std::string db_namespace);
+
+}  // namespace taskman::app
