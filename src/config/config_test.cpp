@@ -157,9 +157,6 @@ TEST(Config, MarkdownTableListsEveryVariable) {
   EXPECT_NE(table.find("json\\|pretty"), std::string::npos);
 }
 
-}  // namespace
-}  // namespace taskman::config
-
 // Well-formed but not servable by this build: one rule, reported with the reason and every variable.
 TEST(Config, UnsupportedByThisBuildIsReportedWithTheReason) {
   auto cfg = Config::from_map({{"TASK_MANAGER_API_ENDPOINT", "https://backend:8443/api/v1"},
@@ -184,3 +181,6 @@ TEST(Config, UnsupportedByThisBuildIsReportedWithTheReason) {
   ASSERT_TRUE(defaults);
   EXPECT_TRUE(check_supported(*defaults));
 }
+
+}  // namespace
+}  // namespace taskman::config

@@ -336,5 +336,49 @@ TEST_F(ApiTest, DatabaseSpanHookSeesEachRequestsDatabaseWork) {
   EXPECT_EQ(ended_, (std::vector<bool>{true, true}));  // a 404 is not a database failure
 }
 
+// The route table answers every path it declares and, for another method, 405 with the methods
+// the table gives that path, in table order (as the routes were registered before the table).
+TEST_F(ApiTest, RouteTableAnswers405WithAllow) {
+  const auto project = created("/api/v1/projects", R"({"name":"routes"})");
+  const std::string pid = project["id"];
+  const auto task = created("/api/v1/tasks", R"({"title":"t","project_id":")" + pid + R"("})");
+  const std::string tid = task["id"];
+  const struct {
+    const char* method;
+    std::string target;
+    const char* allow;
+  } cases[] = {
+      {"PUT", "/api/v1/projects", "GET, POST"},
+      {"POST", "/api/v1/projects/" + pid, "GET, PATCH, DELETE"},
+      {"DELETE", "/api/v1/tasks", "GET, POST"},
+      {"PUT", "/api/v1/tasks/" + tid, "GET, PATCH, DELETE"},
+      {"POST", "/api/v1/tasks/next", "GET, GET, PATCH, DELETE"},
+      {"DELETE", "/api/v1/tasks/" + tid + "/comments", "GET, POST"},
+      {"PATCH", "/api/v1/tasks/" + tid + "/comments/" + tid, "GET"},
+  };
+  for (const auto& c : cases) {
+    const auto r = send(c.method, c.target);
+    EXPECT_EQ(r.status, 405) << c.method << " " << c.target;
+    EXPECT_EQ(r.header("Allow"), c.allow) << c.method << " " << c.target;
+    EXPECT_EQ(r.header("Content-Type"), "application/problem+json");
+  }
+}
+
+// The checks the table runs before a handler, in its order: query parameters, media type,
+// Idempotency-Key syntax.
+TEST_F(ApiTest, RouteTablePreludeRunsInOrder) {
+  auto unknown = send("POST", "/api/v1/projects?x=1", R"({"name":"p"})", {}, false);
+  expect_problem(unknown, 400);
+  EXPECT_EQ(error_fields(unknown), std::vector<std::string>{"x"});
+  expect_problem(send("POST", "/api/v1/projects", R"({"name":"p"})", {{"Content-Type", "text/plain"}}, false), 415);
+  auto bad_key = send("POST", "/api/v1/projects", R"({"name":"p"})", {{"Idempotency-Key", "\"\""}});
+  expect_problem(bad_key, 400);
+  EXPECT_EQ(error_fields(bad_key), std::vector<std::string>{"Idempotency-Key"});
+  // DELETE /projects/{id} declares cascade; any other parameter is named.
+  auto other = send("DELETE", "/api/v1/projects/p_missing?force=true");
+  expect_problem(other, 400);
+  EXPECT_EQ(error_fields(other), std::vector<std::string>{"force"});
+}
+
 }  // namespace
 }  // namespace taskman::api
