@@ -22,7 +22,7 @@
 #include "core/redact.hpp"
 #include "log/log.hpp"
 #include "mcp/stdio_transport.hpp"
-#include "resilience/clock.hpp"
+#include "core/clock.hpp"
 
 // The process's life: check, wire (the builders in api_builder, mcp_builder, tracing_setup,
 // hosted_service), serve until a signal, drain, stop.
@@ -53,7 +53,7 @@ std::unique_ptr<HostedService> new_service(std::string name, std::string host_va
 }  // namespace
 
 int run(const Invocation& inv, const config::Config& cfg) {
-  const resilience::Clock& clock = resilience::SteadyClock::instance();
+  const Clock& clock = SteadyClock::instance();
   const auto started = clock.now();
   const std::string& cmd = inv.command;
   const bool want_api = cmd == "serve" || cmd == "api";

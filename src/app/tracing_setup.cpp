@@ -47,7 +47,7 @@ tracing::Tracer* TracingSetup::make_tracer(const std::string& service, log::Logg
   return &runtimes_.back()->tracer();
 }
 
-void TracingSetup::shutdown(resilience::TimePoint deadline, const resilience::Clock& clock, log::Logger& logger) {
+void TracingSetup::shutdown(TimePoint deadline, const Clock& clock, log::Logger& logger) {
   for (auto& rt : runtimes_) {
     const auto left = std::max(std::chrono::milliseconds(0),
                                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock.now()));

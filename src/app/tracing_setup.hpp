@@ -9,9 +9,9 @@
 
 #include "api/api.hpp"
 #include "config/config.hpp"
+#include "core/clock.hpp"
 #include "log/log.hpp"
 #include "metrics/metrics.hpp"
-#include "resilience/clock.hpp"
 #include "tracing/runtime.hpp"
 
 namespace taskman::app {
@@ -26,7 +26,7 @@ class TracingSetup {
   // A tracer exporting as `service`, or null when tracing is off. Lives as long as this object.
   tracing::Tracer* make_tracer(const std::string& service, log::Logger& logger);
   // Flushes every runtime within what is left until `deadline`; warns when spans were left.
-  void shutdown(resilience::TimePoint deadline, const resilience::Clock& clock, log::Logger& logger);
+  void shutdown(TimePoint deadline, const Clock& clock, log::Logger& logger);
 
  private:
   const config::Config& cfg_;
