@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/enum_table.hpp"
 #include "core/redact.hpp"
 #include "core/text.hpp"
 
@@ -228,14 +229,12 @@ std::optional<std::string> check_value(const Var& var, std::string_view value) {
 }
 
 const char* source_name(Source s) {
-  switch (s) {
-    case Source::kDefault: return "default";
-    case Source::kEnvFile: return ".env file";
-    case Source::kEnvironment: return "environment";
-    case Source::kFlag: return "flag";
-    case Source::kDerived: return "derived";
-  }
-  return "default";
+  static constexpr EnumName<Source> kNames[] = {{Source::kDefault, "default"},
+                                                {Source::kEnvFile, ".env file"},
+                                                {Source::kEnvironment, "environment"},
+                                                {Source::kFlag, "flag"},
+                                                {Source::kDerived, "derived"}};
+  return enum_name(kNames, s, "default").data();  // the literals are NUL-terminated
 }
 
 std::map<std::string, std::string> process_environment() {
