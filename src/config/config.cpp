@@ -20,7 +20,7 @@ const std::vector<Var> kSchema = {
   {"PORT", Type::kPort, "3000", "Port of the MCP HTTP server (0 picks a free port)."},
   {"API_HOST", Type::kHost, "127.0.0.1", "Address the backend API binds."},
   {"API_PORT", Type::kPort, "3001", "Port of the backend API (0 picks a free port)."},
-  {"DATABASE_URL", Type::kDatabaseUrl, "sqlite:data/taskman.db", "Backend database: sqlite:<path> or postgres://user@host/db."},
+  {"DATABASE_URL", Type::kDatabaseUrl, "sqlite:data/taskman.db", "Backend database: sqlite:<path>."},
   {"TASK_MANAGER_API_ENDPOINT", Type::kUrl, "http://localhost:3001/api/v1", "Backend base URL the MCP server calls."},
   {"LOG_LEVEL", Type::kEnum, "info", "Least severe level written.", 0, 0, "trace|debug|info|warn|error|off"},
   {"LOG_FORMAT", Type::kEnum, "json", "json: one JSON object per line; pretty: for humans.", 0, 0, "json|pretty"},
@@ -161,9 +161,9 @@ std::string describe_rule(const Var& var) {
     case Type::kPort: return "a port number from 0 to 65535";
     case Type::kBool: return "true or false";
     case Type::kEnum: return "one of " + std::string(var.choices);
-    case Type::kUrl: return "an http:// or https:// URL";
+    case Type::kUrl: return "an http:// URL (https:// is recognised; this build does not support it)";
     case Type::kHost: return "a host name or IP address";
-    case Type::kDatabaseUrl: return "sqlite:<path> or postgres://...";
+    case Type::kDatabaseUrl: return "sqlite:<path> (postgres:// is recognised; this build does not implement it)";
     case Type::kOrigins: return "comma-separated origins like https://app.example.com";
     case Type::kTokens: return "comma-separated tokens of 16 or more printable characters without spaces";
   }
