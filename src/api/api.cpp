@@ -62,7 +62,8 @@ Response problem(const Error& e, const RequestContext& ctx, log::Logger& logger)
   p.status = status;
   p.type = std::string("https://taskman.dev/problems/") + error_code_name(e.code);
   p.title = problem_title(status);
-  p.detail = status == 500 ? "internal error; the server log has the details under this request_id" : e.message;
+  p.detail =
+      status == 500 ? "internal error; the server log has the details under this request_id" : e.message;
   p.request_id = ctx.request_id;
   p.errors = e.fields;
   if (e.retry_after_ms >= 0) p.retry_after_s = static_cast<int>((e.retry_after_ms + 999) / 1000);
@@ -259,8 +260,8 @@ struct RestApi::Impl {
                      if (auto st = check_params(req, route.params); !st) return c.fail(st.error());
                    }
                    if (route.body != Body::kNone && !json_body(req, route.body == Body::kJsonOrMergePatch)) {
-                     return c.fail(
-                         Error::make(ErrorCode::kUnsupportedMediaType, "Content-Type must be application/json"));
+                     return c.fail(Error::make(ErrorCode::kUnsupportedMediaType,
+                                               "Content-Type must be application/json"));
                    }
                    if (route.idempotency_key) {
                      auto key = idempotency_key(req);
@@ -295,22 +296,23 @@ struct RestApi::Impl {
     auto in = tasks::decode_project(req.body, tasks::Mode::kCreate);
     if (!in) return c.fail(in.error());
     auto make_reply = [](const Project& pr) {
-      return tasks::Reply{201,
-                          tasks::encode_project(pr),
-                          {{"Content-Type", "application/json"},
-                           {"Location", std::string(kPrefix) + "/projects/" + pr.id}}};
+      return tasks::Reply{
+          201,
+          tasks::encode_project(pr),
+          {{"Content-Type", "application/json"}, {"Location", std::string(kPrefix) + "/projects/" + pr.id}}};
     };
     std::optional<tasks::Idempotency<Project>> idem;
     if (prelude.idempotency_key) idem = idempotency<Project>(req, *prelude.idempotency_key, make_reply);
-    service->create_project(req.ctx, std::move(*in), std::move(idem),
-                            [c = c.db("INSERT", "projects"), make_reply](Result<tasks::Created<Project>> res) {
-                              if (!res) return c.fail(res.error());
-                              if (res->replay) return c.send(replay(*res->replay));
-                              auto reply = make_reply(res->value);
-                              Response resp = Response::json(201, std::move(reply.body));
-                              resp.headers.set("Location", std::string(kPrefix) + "/projects/" + res->value.id);
-                              c.send(std::move(resp));
-                            });
+    service->create_project(
+        req.ctx, std::move(*in), std::move(idem),
+        [c = c.db("INSERT", "projects"), make_reply](Result<tasks::Created<Project>> res) {
+          if (!res) return c.fail(res.error());
+          if (res->replay) return c.send(replay(*res->replay));
+          auto reply = make_reply(res->value);
+          Response resp = Response::json(201, std::move(reply.body));
+          resp.headers.set("Location", std::string(kPrefix) + "/projects/" + res->value.id);
+          c.send(std::move(resp));
+        });
   }
 
   void get_project(Request& req, const Call& c, Prelude) {
@@ -327,10 +329,11 @@ struct RestApi::Impl {
     auto in = tasks::decode_project(req.body, tasks::Mode::kPatch);
     if (!in) return c.fail(in.error());
     if (!known_id(id, "project", c)) return;
-    service->update_project(req.ctx, id, std::move(*in), [c = c.db("UPDATE", "projects")](Result<Project> res) {
-      if (!res) return c.fail(res.error());
-      c.send(Response::json(200, tasks::encode_project(*res)));
-    });
+    service->update_project(req.ctx, id, std::move(*in),
+                            [c = c.db("UPDATE", "projects")](Result<Project> res) {
+                              if (!res) return c.fail(res.error());
+                              c.send(Response::json(200, tasks::encode_project(*res)));
+                            });
   }
 
   void delete_project(Request& req, const Call& c, Prelude) {
@@ -388,11 +391,12 @@ struct RestApi::Impl {
   void next_task(Request& req, const Call& c, Prelude) {
     auto q = tasks::parse_next_task(req.query_params());
     if (!q) return c.fail(q.error());
-    service->next_task(req.ctx, std::move(*q), [c = c.db("SELECT", "tasks")](Result<std::optional<Task>> res) {
-      if (!res) return c.fail(res.error());
-      if (!res->has_value()) return c.send(Response::empty(204));
-      c.send(task_response(200, **res));
-    });
+    service->next_task(req.ctx, std::move(*q),
+                       [c = c.db("SELECT", "tasks")](Result<std::optional<Task>> res) {
+                         if (!res) return c.fail(res.error());
+                         if (!res->has_value()) return c.send(Response::empty(204));
+                         c.send(task_response(200, **res));
+                       });
   }
 
   void get_task(Request& req, const Call& c, Prelude) {
@@ -417,10 +421,11 @@ struct RestApi::Impl {
     if (!in) return c.fail(in.error());
     std::string id(req.path_param("id"));
     if (!known_id(id, "task", c)) return;
-    service->update_task(req.ctx, id, std::move(*in), *expected, [c = c.db("UPDATE", "tasks")](Result<Task> res) {
-      if (!res) return c.fail(res.error());
-      c.send(task_response(200, *res));
-    });
+    service->update_task(req.ctx, id, std::move(*in), *expected,
+                         [c = c.db("UPDATE", "tasks")](Result<Task> res) {
+                           if (!res) return c.fail(res.error());
+                           c.send(task_response(200, *res));
+                         });
   }
 
   void delete_task(Request& req, const Call& c, Prelude) {
@@ -466,10 +471,11 @@ struct RestApi::Impl {
     std::string id(req.path_param("id"));
     if (!known_id(id, "task", c)) return;
     auto make_reply = [](const Comment& cm) {
-      return tasks::Reply{201,
-                          tasks::encode_comment(cm),
-                          {{"Content-Type", "application/json"},
-                           {"Location", std::string(kPrefix) + "/tasks/" + cm.task_id + "/comments/" + cm.id}}};
+      return tasks::Reply{
+          201,
+          tasks::encode_comment(cm),
+          {{"Content-Type", "application/json"},
+           {"Location", std::string(kPrefix) + "/tasks/" + cm.task_id + "/comments/" + cm.id}}};
     };
     std::optional<tasks::Idempotency<Comment>> idem;
     if (prelude.idempotency_key) idem = idempotency<Comment>(req, *prelude.idempotency_key, make_reply);

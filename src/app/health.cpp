@@ -31,8 +31,10 @@ http::Response Health::readiness() const {
     checks[c.name] = std::move(entry);
   }
   std::string status = failed ? "unavailable" : degraded ? "degraded" : "ok";
-  if (draining_) status = "draining";
-  else if (!ready_) status = "starting";
+  if (draining_)
+    status = "draining";
+  else if (!ready_)
+    status = "starting";
   const bool serving = ready_ && !draining_ && !failed;
   nlohmann::json body = {{"status", status}, {"checks", std::move(checks)}};
   auto res = http::Response::json(serving ? 200 : 503, body.dump());

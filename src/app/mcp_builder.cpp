@@ -15,7 +15,8 @@ CheckResult breaker_check(const client::BackendClient& c) {
   r.detail = std::string("circuit ") + resilience::breaker_state_name(snap.state) + ", " +
              std::to_string(snap.failures_in_window) + "/" + std::to_string(snap.calls_in_window) +
              " calls failed in the window";
-  if (snap.time_until_half_open_ms) r.detail += ", probe in " + std::to_string(*snap.time_until_half_open_ms) + " ms";
+  if (snap.time_until_half_open_ms)
+    r.detail += ", probe in " + std::to_string(*snap.time_until_half_open_ms) + " ms";
   // SPEC §6: an open breaker is degraded, not unready: cached reads are still served.
   if (snap.state != resilience::BreakerState::kClosed) r.state = CheckResult::State::kDegraded;
   return r;
@@ -46,8 +47,8 @@ McpService build_mcp(ServiceHost& host, HostedService& s, const config::Config& 
                      std::string endpoint) {
   metrics::Metrics* registry = host.registry();
   McpService m;
-  m.backend_client = std::make_unique<client::BackendClient>(host.pool(), client_options(cfg, std::move(endpoint)),
-                                                             *s.logger, registry);
+  m.backend_client = std::make_unique<client::BackendClient>(
+      host.pool(), client_options(cfg, std::move(endpoint)), *s.logger, registry);
   m.backend_client->set_tracer(s.tracer);
   mcp::ServerOptions mo;
   mo.info = {"taskman", version(), "taskman task manager"};
@@ -65,9 +66,8 @@ McpService build_mcp(ServiceHost& host, HostedService& s, const config::Config& 
   tools::register_task_tools(*m.server, *m.backend_client, to);
   install_mcp_telemetry(*m.server, s.tracer, registry, inv.stdio ? "pipe" : "tcp");
   if (registry != nullptr) {
-    registry->add_scrape_hook([srv = m.server.get()](metrics::Metrics& reg) {
-      reg.mcp_sessions_active(srv->session_count());
-    });
+    registry->add_scrape_hook(
+        [srv = m.server.get()](metrics::Metrics& reg) { reg.mcp_sessions_active(srv->session_count()); });
   }
   s.health.add_check("backend", [c = m.backend_client.get()] { return breaker_check(*c); });
   if (!inv.stdio) {

@@ -19,10 +19,10 @@
 #include "app/mcp_builder.hpp"
 #include "app/tracing_setup.hpp"
 #include "app/version.hpp"
+#include "core/clock.hpp"
 #include "core/redact.hpp"
 #include "log/log.hpp"
 #include "mcp/stdio_transport.hpp"
-#include "core/clock.hpp"
 
 // The process's life: check, wire (the builders in api_builder, mcp_builder, tracing_setup,
 // hosted_service), serve until a signal, drain, stop.
@@ -61,8 +61,10 @@ int run(const Invocation& inv, const config::Config& cfg) {
 
   if (const auto problems = unauthenticated_exposures(inv, cfg); !problems.empty()) {
     for (const auto& p : problems) {
-      std::fprintf(stderr, "taskman: refusing to start: %s (set the tokens, or pass "
-                           "--insecure-allow-unauthenticated)\n", p.c_str());
+      std::fprintf(stderr,
+                   "taskman: refusing to start: %s (set the tokens, or pass "
+                   "--insecure-allow-unauthenticated)\n",
+                   p.c_str());
     }
     return kExitUsage;
   }
@@ -140,8 +142,9 @@ int run(const Invocation& inv, const config::Config& cfg) {
       kill(getpid(), SIGUSR1);  // input ended: shut down like on SIGTERM
     });
   }
-  main_log.info("ready", {{"command", cmd},
-                          {"startup_ms", std::chrono::duration<double, std::milli>(clock.now() - started).count()}});
+  main_log.info("ready",
+                {{"command", cmd},
+                 {"startup_ms", std::chrono::duration<double, std::milli>(clock.now() - started).count()}});
   sink.flush();  // start-up lines are what supervisors and tests wait for
 
   int sig = 0;

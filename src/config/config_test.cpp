@@ -175,7 +175,8 @@ TEST(Config, UnsupportedByThisBuildIsReportedWithTheReason) {
 
   auto traces = Config::from_map({{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "https://collector/v1/traces"}});
   ASSERT_TRUE(traces);
-  EXPECT_EQ(problem_fields(check_supported(*traces)), std::vector<std::string>{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"});
+  EXPECT_EQ(problem_fields(check_supported(*traces)),
+            std::vector<std::string>{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"});
 
   auto defaults = Config::from_map({});
   ASSERT_TRUE(defaults);
