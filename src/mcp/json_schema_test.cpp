@@ -77,23 +77,26 @@ TEST(JsonSchema, ArraysCheckTheirSizeAndEveryItemByIndex) {
   EXPECT_TRUE(problems(schema, Json::array({"a", "b"})).empty());
   EXPECT_EQ(problems(schema, Json::array({"a", "b", "c"})), (Problems{{"", "must have at most 2 items"}}));
   EXPECT_EQ(problems(schema, Json::array({"a", 1})), (Problems{{"[1]", "must be string"}}));
-  EXPECT_EQ(problems(schema, Json::array({"a", 1, true})),
-            (Problems{{"", "must have at most 2 items"}, {"[1]", "must be string"}, {"[2]", "must be string"}}));
+  EXPECT_EQ(
+      problems(schema, Json::array({"a", 1, true})),
+      (Problems{{"", "must have at most 2 items"}, {"[1]", "must be string"}, {"[2]", "must be string"}}));
 }
 
 TEST(JsonSchema, ObjectsNameUnknownMissingAndNestedProperties) {
   const Json schema = {{"type", "object"},
                        {"properties",
                         {{"id", {{"type", "string"}}},
-                         {"filter", {{"type", "object"},
-                                     {"properties", {{"tags", {{"type", "array"}, {"items", {{"type", "string"}}}}}}},
-                                     {"required", {"tags"}}}}}},
+                         {"filter",
+                          {{"type", "object"},
+                           {"properties", {{"tags", {{"type", "array"}, {"items", {{"type", "string"}}}}}}},
+                           {"required", {"tags"}}}}}},
                        {"required", {"id"}},
                        {"additionalProperties", false}};
   EXPECT_TRUE(problems(schema, {{"id", "x"}}).empty());
   EXPECT_EQ(problems(schema, Json::object()), (Problems{{"id", "is required"}}));
   EXPECT_EQ(problems(schema, {{"id", "x"}, {"extra", 1}}), (Problems{{"extra", "is not a known argument"}}));
-  EXPECT_EQ(problems(schema, {{"id", "x"}, {"filter", Json::object()}}), (Problems{{"filter.tags", "is required"}}));
+  EXPECT_EQ(problems(schema, {{"id", "x"}, {"filter", Json::object()}}),
+            (Problems{{"filter.tags", "is required"}}));
   EXPECT_EQ(problems(schema, {{"id", "x"}, {"filter", {{"tags", {"a", 2}}}}}),
             (Problems{{"filter.tags[1]", "must be string"}}));
 }
@@ -104,15 +107,17 @@ TEST(JsonSchema, AdditionalPropertiesAreAllowedUnlessForbidden) {
 }
 
 TEST(JsonSchema, CollectsEveryProblemAndListsThemInTheMessage) {
-  const Json schema = {{"type", "object"},
-                       {"properties", {{"n", {{"type", "integer"}, {"maximum", 5}}}, {"s", {{"type", "string"}}}}},
-                       {"required", {"n", "s", "t"}},
-                       {"additionalProperties", false}};
+  const Json schema = {
+      {"type", "object"},
+      {"properties", {{"n", {{"type", "integer"}, {"maximum", 5}}}, {"s", {{"type", "string"}}}}},
+      {"required", {"n", "s", "t"}},
+      {"additionalProperties", false}};
   auto st = validate_against_schema(schema, {{"n", 9}, {"s", 1}, {"x", true}});
   ASSERT_FALSE(st.ok());
   ASSERT_EQ(st.error().fields.size(), 4u);
-  EXPECT_EQ(st.error().message,
-            "invalid arguments: n must be at most 5; s must be string; x is not a known argument; t is required");
+  EXPECT_EQ(
+      st.error().message,
+      "invalid arguments: n must be at most 5; s must be string; x is not a known argument; t is required");
 }
 
 TEST(JsonSchema, LeavesUncheckedKeywordsToTheServer) {

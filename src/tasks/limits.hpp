@@ -38,14 +38,15 @@ inline constexpr std::array<std::string_view, 5> kStatusNames = {"todo", "in_pro
                                                                  "cancelled"};
 inline constexpr std::array<std::string_view, 4> kPriorityNames = {"low", "medium", "high", "urgent"};
 // Sort keys of GET /tasks; each may be prefixed with '-' for descending order.
-inline constexpr std::array<std::string_view, 4> kSortKeys = {"created_at", "updated_at", "priority", "due_at"};
+inline constexpr std::array<std::string_view, 4> kSortKeys = {"created_at", "updated_at", "priority",
+                                                              "due_at"};
 // Query parameters of GET /tasks.
 inline constexpr std::array<std::string_view, 12> kTaskListParams = {
-    "project_id", "status", "priority", "assignee", "label", "parent_id",
-    "due_before", "due_after", "q", "sort", "limit", "cursor"};
+    "project_id", "status",    "priority", "assignee", "label", "parent_id",
+    "due_before", "due_after", "q",        "sort",     "limit", "cursor"};
 // Fields of a task as encoded, in encoding order.
 inline constexpr std::array<std::string_view, 15> kTaskFields = {
-    "id",     "project_id", "parent_id", "title",      "description", "status",     "priority",    "assignee",
+    "id",     "project_id", "parent_id",  "title",      "description", "status",       "priority", "assignee",
     "labels", "due_at",     "depends_on", "created_at", "updated_at",  "completed_at", "version"};
 
 }  // namespace taskman::tasks

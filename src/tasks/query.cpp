@@ -49,7 +49,8 @@ std::optional<PageRequest> read_page(const ParamReader& r, std::string_view tag,
   if (auto v = r.single("limit")) {
     auto n = detail::parse_i64(*v);
     if (!n || *n < kMinLimit || *n > kMaxLimit) {
-      errs.add("limit", "must be an integer in " + std::to_string(kMinLimit) + ".." + std::to_string(kMaxLimit));
+      errs.add("limit",
+               "must be an integer in " + std::to_string(kMinLimit) + ".." + std::to_string(kMaxLimit));
       ok = false;
     } else {
       page.limit = static_cast<int>(*n);

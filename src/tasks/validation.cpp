@@ -10,9 +10,9 @@
 namespace taskman::tasks {
 namespace {
 
-using nlohmann::json;
 using detail::blank;
 using detail::utf8_length;
+using nlohmann::json;
 
 using Errors = FieldErrors;
 
@@ -36,7 +36,8 @@ Result<json> parse_object(std::string_view body) {
 std::string type_name(const json& v) { return v.type_name(); }
 
 // A string field with a code-point length range; a range with min > 0 also rejects whitespace-only.
-std::optional<std::string> text_field(const json& v, const std::string& field, LengthRange range, Errors& errs) {
+std::optional<std::string> text_field(const json& v, const std::string& field, LengthRange range,
+                                      Errors& errs) {
   if (!v.is_string()) {
     errs.add(field, "must be a string, got " + type_name(v));
     return std::nullopt;

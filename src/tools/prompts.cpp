@@ -36,10 +36,11 @@ void register_prompts(mcp::Server& server, Backend& backend) {
       return;
     }
     const std::string project_id = user_text(args, "project_id");
-    std::string text = "Plan the work for this goal:\n\n" + goal +
-                       "\n\nBreak it into concrete tasks of a few hours each. For each task choose a short title, "
-                       "a description with acceptance criteria, a priority (urgent, high, medium, low) and the "
-                       "tasks it depends on. ";
+    std::string text =
+        "Plan the work for this goal:\n\n" + goal +
+        "\n\nBreak it into concrete tasks of a few hours each. For each task choose a short title, "
+        "a description with acceptance criteria, a priority (urgent, high, medium, low) and the "
+        "tasks it depends on. ";
     text += project_id.empty()
                 ? "First create a project with create_project, then create the tasks in it with create_task "
                   "(project_id), earliest dependencies first so their ids can go into depends_on."
@@ -60,33 +61,38 @@ void register_prompts(mcp::Server& server, Backend& backend) {
       reply(Error::invalid("project_id", "is required"));
       return;
     }
-    RestCall c{"GET", "/tasks", {{"project_id", project_id}, {"sort", "-updated_at"}, {"limit", "50"}},
-               std::nullopt, std::nullopt, false};
-    backend.call(ctx->request_context(), std::move(c), [project_id, reply = std::move(reply)](Result<RestResult> r) {
-      if (!r) {
-        Error e = r.take_error();
-        e.message = "backend unavailable: " + e.message;
-        reply(std::move(e));
-        return;
-      }
-      if (r->status != 200) {
-        reply(Error::make(r->status == 404 ? ErrorCode::kNotFound : ErrorCode::kUnavailable,
-                          "cannot list tasks of project " + project_id + ": HTTP " + std::to_string(r->status)));
-        return;
-      }
-      std::string lines;
-      for (const auto& t : r->body.value("items", Json::array())) {
-        lines += "- [" + t.value("status", std::string("?")) + "] " + t.value("title", std::string()) + " (" +
-                 t.value("priority", std::string("?")) + ", updated " + t.value("updated_at", std::string()) +
-                 ", id " + t.value("id", std::string()) + ")\n";
-      }
-      if (lines.empty()) lines = "(no tasks yet)\n";
-      std::string text = "Write a short stand-up for project " + project_id +
-                         ": what was done, what is in progress, what is blocked and why, and what comes next. "
-                         "Recently changed tasks, newest first:\n\n" + lines;
-      reply(Json{{"description", "Stand-up for project " + project_id},
-                 {"messages", Json::array({user_message(text)})}});
-    });
+    RestCall c{
+        "GET",        "/tasks",     {{"project_id", project_id}, {"sort", "-updated_at"}, {"limit", "50"}},
+        std::nullopt, std::nullopt, false};
+    backend.call(
+        ctx->request_context(), std::move(c), [project_id, reply = std::move(reply)](Result<RestResult> r) {
+          if (!r) {
+            Error e = r.take_error();
+            e.message = "backend unavailable: " + e.message;
+            reply(std::move(e));
+            return;
+          }
+          if (r->status != 200) {
+            reply(Error::make(
+                r->status == 404 ? ErrorCode::kNotFound : ErrorCode::kUnavailable,
+                "cannot list tasks of project " + project_id + ": HTTP " + std::to_string(r->status)));
+            return;
+          }
+          std::string lines;
+          for (const auto& t : r->body.value("items", Json::array())) {
+            lines += "- [" + t.value("status", std::string("?")) + "] " + t.value("title", std::string()) +
+                     " (" + t.value("priority", std::string("?")) + ", updated " +
+                     t.value("updated_at", std::string()) + ", id " + t.value("id", std::string()) + ")\n";
+          }
+          if (lines.empty()) lines = "(no tasks yet)\n";
+          std::string text =
+              "Write a short stand-up for project " + project_id +
+              ": what was done, what is in progress, what is blocked and why, and what comes next. "
+              "Recently changed tasks, newest first:\n\n" +
+              lines;
+          reply(Json{{"description", "Stand-up for project " + project_id},
+                     {"messages", Json::array({user_message(text)})}});
+        });
   });
 }
 
@@ -99,18 +105,21 @@ void register_completions(mcp::Server& server, Backend& backend) {
       reply(Json{{"values", Json::array()}});
       return;
     }
-    RestCall c{"GET", "/projects", {{"limit", std::to_string(tasks::kMaxLimit)}}, std::nullopt, std::nullopt, false};
-    backend.call(ctx->request_context(), std::move(c), [prefix, reply = std::move(reply)](Result<RestResult> r) {
-      Json values = Json::array();
-      if (r && r->status == 200) {
-        for (const auto& p : r->body.value("items", Json::array())) {
-          const std::string id = p.value("id", std::string());
-          const std::string pname = p.value("name", std::string());
-          if (id.starts_with(prefix) || to_lower(pname).starts_with(to_lower(prefix))) values.push_back(id);
-        }
-      }
-      reply(Json{{"values", values}, {"total", values.size()}, {"hasMore", false}});
-    });
+    RestCall c{"GET",        "/projects",  {{"limit", std::to_string(tasks::kMaxLimit)}},
+               std::nullopt, std::nullopt, false};
+    backend.call(ctx->request_context(), std::move(c),
+                 [prefix, reply = std::move(reply)](Result<RestResult> r) {
+                   Json values = Json::array();
+                   if (r && r->status == 200) {
+                     for (const auto& p : r->body.value("items", Json::array())) {
+                       const std::string id = p.value("id", std::string());
+                       const std::string pname = p.value("name", std::string());
+                       if (id.starts_with(prefix) || to_lower(pname).starts_with(to_lower(prefix)))
+                         values.push_back(id);
+                     }
+                   }
+                   reply(Json{{"values", values}, {"total", values.size()}, {"hasMore", false}});
+                 });
   });
 }
 

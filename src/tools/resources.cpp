@@ -55,12 +55,12 @@ void register_resources(mcp::Server& server, Backend& backend) {
     tpl.title = std::move(title);
     tpl.description = std::move(description);
     tpl.mime_type = "application/json";
-    server.add_resource_template(tpl, [&backend, kind](mcp::CallPtr ctx, std::string uri,
-                                                       std::vector<std::pair<std::string, std::string>> vars,
-                                                       mcp::Reply<Json> reply) {
-      read_json_resource(backend, ctx, std::move(uri), "/" + kind + "/" + encode_segment(vars.at(0).second),
-                         std::move(reply));
-    });
+    server.add_resource_template(
+        tpl, [&backend, kind](mcp::CallPtr ctx, std::string uri,
+                              std::vector<std::pair<std::string, std::string>> vars, mcp::Reply<Json> reply) {
+          read_json_resource(backend, ctx, std::move(uri),
+                             "/" + kind + "/" + encode_segment(vars.at(0).second), std::move(reply));
+        });
   };
   add_template("projects", "project", "Project", "One project by id, as JSON.");
   add_template("tasks", "task", "Task", "One task by id, as JSON.");

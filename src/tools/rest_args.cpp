@@ -16,7 +16,8 @@ void add_query(RestCall& call, const Json& args, const std::string& name) {
   if (!args.contains(name) || args[name].is_null()) return;
   const auto& v = args[name];
   if (v.is_array()) {
-    for (const auto& item : v) call.query.emplace_back(name, item.is_string() ? item.get<std::string>() : item.dump());
+    for (const auto& item : v)
+      call.query.emplace_back(name, item.is_string() ? item.get<std::string>() : item.dump());
   } else {
     call.query.emplace_back(name, v.is_string() ? v.get<std::string>() : v.dump());
   }

@@ -23,9 +23,9 @@ Json str(std::string description, std::size_t min_len, std::size_t max_len) {
 }
 
 Json text(const std::string& what, tasks::LengthRange range) {
-  const std::string bounds = range.min > 0
-                                 ? std::to_string(range.min) + ".." + std::to_string(range.max) + " characters"
-                                 : "at most " + std::to_string(range.max) + " characters";
+  const std::string bounds =
+      range.min > 0 ? std::to_string(range.min) + ".." + std::to_string(range.max) + " characters"
+                    : "at most " + std::to_string(range.max) + " characters";
   return str(what + " (" + bounds + ").", range.min, range.max);
 }
 
@@ -47,17 +47,20 @@ Json with_description(Json j, std::string description) {
 }
 
 Json id_array(std::string description) {
-  return {{"type", "array"}, {"items", {{"type", "string"}, {"minLength", 1}}}, {"description", std::move(description)}};
+  return {{"type", "array"},
+          {"items", {{"type", "string"}, {"minLength", 1}}},
+          {"description", std::move(description)}};
 }
 
 Json labels() {
   using tasks::kLabel;
   using tasks::kLabelsMax;
-  return {{"type", "array"},
-          {"items", {{"type", "string"}, {"minLength", kLabel.min}, {"maxLength", kLabel.max}}},
-          {"maxItems", kLabelsMax},
-          {"description", "Free-form labels (at most " + std::to_string(kLabelsMax) + ", each " +
-                              std::to_string(kLabel.min) + ".." + std::to_string(kLabel.max) + " characters)."}};
+  return {
+      {"type", "array"},
+      {"items", {{"type", "string"}, {"minLength", kLabel.min}, {"maxLength", kLabel.max}}},
+      {"maxItems", kLabelsMax},
+      {"description", "Free-form labels (at most " + std::to_string(kLabelsMax) + ", each " +
+                          std::to_string(kLabel.min) + ".." + std::to_string(kLabel.max) + " characters)."}};
 }
 
 Json date_time(std::string description) {
@@ -160,7 +163,8 @@ Json task_writable_properties() {
   return {{"title", text("Short summary of the work", tasks::kTitle)},
           {"description", text("Details, acceptance criteria, links", tasks::kTaskDescription)},
           {"project_id", nullable_str("Project the task belongs to (see list_projects); null for none.")},
-          {"parent_id", nullable_str("Parent task id for a sub-task; null for none. A task cannot be its own parent.")},
+          {"parent_id",
+           nullable_str("Parent task id for a sub-task; null for none. A task cannot be its own parent.")},
           {"status", with_description(status(), "Workflow state; completed_at is set when it becomes done.")},
           {"priority", with_description(priority(), "How urgent the task is; next_task picks urgent first.")},
           {"assignee", nullable_str("Who works on it (at most " + std::to_string(tasks::kAssignee.max) +

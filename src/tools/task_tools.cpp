@@ -29,7 +29,7 @@ void register_task_tools(mcp::Server& server, Backend& backend, ToolsOptions opt
     auto on_call = options.on_call;
     const std::string name = spec.tool.name;
     server.add_tool(spec.tool, [&backend, schema, run, on_call, name](mcp::CallPtr ctx, Json args,
-                                                                    mcp::Reply<Json> reply) {
+                                                                      mcp::Reply<Json> reply) {
       if (on_call) {
         const auto started = std::chrono::steady_clock::now();
         reply = [reply = std::move(reply), on_call, name, started](Result<Json> r) {
@@ -42,15 +42,16 @@ void register_task_tools(mcp::Server& server, Backend& backend, ToolsOptions opt
       if (args.is_null()) args = Json::object();
       if (auto ok = mcp::validate_against_schema(schema, args); !ok) {
         std::string problems;
-        for (const auto& f : ok.error().fields) problems += (problems.empty() ? "" : "; ") + f.field + " " + f.message;
-        reply(error_result("Invalid arguments: " + problems + ". Fix the named fields and call the tool again.",
-                           request_id_of(ctx)));
+        for (const auto& f : ok.error().fields)
+          problems += (problems.empty() ? "" : "; ") + f.field + " " + f.message;
+        reply(
+            error_result("Invalid arguments: " + problems + ". Fix the named fields and call the tool again.",
+                         request_id_of(ctx)));
         return;
       }
       run(backend, ctx, args, std::move(reply));
     });
   }
-
 
   register_resources(server, backend);
   register_prompts(server, backend);

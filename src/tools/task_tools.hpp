@@ -5,8 +5,8 @@
 // what happened, what to do, and the request id.
 #include <string>
 
-#include "mcp/server.hpp"
 #include "client/backend.hpp"
+#include "mcp/server.hpp"
 
 namespace taskman::tools {
 

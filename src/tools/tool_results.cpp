@@ -25,7 +25,8 @@ std::string problem_text(const RestResult& r) {
         fields += (fields.empty() ? "" : "; ") + e.value("field", std::string("?")) + ": " +
                   e.value("message", std::string("invalid"));
       }
-      if (!fields.empty() && detail.find(fields) == std::string::npos) detail += (detail.empty() ? "" : " — ") + fields;
+      if (!fields.empty() && detail.find(fields) == std::string::npos)
+        detail += (detail.empty() ? "" : " — ") + fields;
     }
   }
   if (detail.empty()) detail = "HTTP " + std::to_string(r.status);
@@ -51,8 +52,10 @@ std::string explain_status(const RestResult& r, const RestCall& call) {
       return "Conflict: " + detail + ".";
     case 412:
       return "Conflict: the task was changed by someone else" +
-             (call.if_match ? " (you expected version " + std::to_string(*call.if_match) + ")" : std::string()) +
-             ": " + detail + ". Call get_task for the current version, then retry with that expected_version.";
+             (call.if_match ? " (you expected version " + std::to_string(*call.if_match) + ")"
+                            : std::string()) +
+             ": " + detail +
+             ". Call get_task for the current version, then retry with that expected_version.";
     case 413:
       return "Too large: " + detail + ". Send less data.";
     case 422:
@@ -60,8 +63,8 @@ std::string explain_status(const RestResult& r, const RestCall& call) {
     case 429:
       return "The backend is busy: " + detail + ". Retry in a few seconds.";
     default:
-      if (r.status >= 500) return "The backend failed (HTTP " + std::to_string(r.status) + "): " + detail +
-                                  ". Retry later.";
+      if (r.status >= 500)
+        return "The backend failed (HTTP " + std::to_string(r.status) + "): " + detail + ". Retry later.";
       return "Unexpected answer from the backend (HTTP " + std::to_string(r.status) + "): " + detail + ".";
   }
 }
@@ -90,7 +93,8 @@ Json finish_structured(Json structured, const RestResult& r) {
   return result;
 }
 
-void call_backend(Backend& backend, const mcp::CallPtr& ctx, RestCall call, mcp::Reply<Json> reply, OnOk on_ok) {
+void call_backend(Backend& backend, const mcp::CallPtr& ctx, RestCall call, mcp::Reply<Json> reply,
+                  OnOk on_ok) {
   auto shared_call = std::make_shared<RestCall>(call);
   backend.call(ctx->request_context(), std::move(call),
                [ctx, shared_call, reply = std::move(reply), on_ok = std::move(on_ok)](Result<RestResult> r) {

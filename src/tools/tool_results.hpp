@@ -23,7 +23,8 @@ Json finish_structured(Json structured, const RestResult& r);
 using OnOk = std::function<void(const RestResult&, mcp::Reply<Json>)>;
 
 // One REST call; non-2xx and transport failures become isError results, 2xx goes to on_ok.
-void call_backend(Backend& backend, const mcp::CallPtr& ctx, RestCall call, mcp::Reply<Json> reply, OnOk on_ok);
+void call_backend(Backend& backend, const mcp::CallPtr& ctx, RestCall call, mcp::Reply<Json> reply,
+                  OnOk on_ok);
 // Passes a 2xx body through as {key: body}.
 OnOk wrap_as(std::string key);
 
