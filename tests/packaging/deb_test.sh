@@ -3,7 +3,7 @@
 # dpkg into a throwaway root, runs the installed binary, and has systemd-analyze verify the unit
 # and score its sandbox. Reinstall, remove and purge check that the environment file is a conffile.
 #
-#   tests/packaging/deb_test.sh BUILD_DIR SOURCE_DIR
+#   tests/packaging/deb_test.sh BUILD_DIR SOURCE_DIR [CPACK]
 #
 # The root gets the host's dpkg records of the packages the .deb depends on, so dpkg checks the
 # declared dependencies against what Debian 12 really ships instead of being told to ignore them.
@@ -13,6 +13,7 @@ set -euo pipefail
 
 build=${1:?usage: deb_test.sh BUILD_DIR SOURCE_DIR}
 src=${2:?usage: deb_test.sh BUILD_DIR SOURCE_DIR}
+cpack=${3:-cpack}
 # Any exposure above this (systemd-analyze's 0-100 scale; 11 is "1.1") means hardening was lost.
 max_exposure=11
 
@@ -26,7 +27,7 @@ dpkg_root() { dpkg --root="$root" --force-not-root --force-script-chrootless --l
 status_of() { dpkg-query --admindir="$root/var/lib/dpkg" -W -f='${Status}' taskman 2>/dev/null || true; }
 
 step "cpack"
-cpack --config "$build/CPackConfig.cmake" -B "$tmp/out" >"$tmp/cpack.log" 2>&1 || { cat "$tmp/cpack.log" >&2; fail "cpack"; }
+"$cpack" --config "$build/CPackConfig.cmake" -B "$tmp/out" >"$tmp/cpack.log" 2>&1 || { cat "$tmp/cpack.log" >&2; fail "cpack"; }
 debs=("$tmp"/out/taskman_*.deb)
 [[ ${#debs[@]} -eq 1 && -f ${debs[0]} ]] || fail "expected one taskman_*.deb in $tmp/out, found: ${debs[*]}"
 deb=${debs[0]}
