@@ -27,7 +27,8 @@ dpkg_root() { dpkg --root="$root" --force-not-root --force-script-chrootless --l
 status_of() { dpkg-query --admindir="$root/var/lib/dpkg" -W -f='${Status}' taskman 2>/dev/null || true; }
 
 step "cpack"
-"$cpack" --config "$build/CPackConfig.cmake" -B "$tmp/out" >"$tmp/cpack.log" 2>&1 || { cat "$tmp/cpack.log" >&2; fail "cpack"; }
+"$cpack" --config "$build/CPackConfig.cmake" -B "$tmp/out" >"$tmp/cpack.log" 2>&1 ||
+  { cat "$tmp/cpack.log" >&2; fail "cpack"; }
 debs=("$tmp"/out/taskman_*.deb)
 [[ ${#debs[@]} -eq 1 && -f ${debs[0]} ]] || fail "expected one taskman_*.deb in $tmp/out, found: ${debs[*]}"
 deb=${debs[0]}
@@ -57,7 +58,8 @@ for lib in $(readelf -d "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
     owner=$(dpkg -S "$p" 2>/dev/null | head -1 | cut -d: -f1) && [[ -n $owner ]] && break
   done
   [[ -n $owner ]] || fail "no Debian package owns $path ($lib)"
-  tr ',' '\n' <<<"$depends" | awk '{ print $1 }' | grep -qxF "$owner" || fail "$lib comes from $owner, which Depends lacks"
+  tr ',' '\n' <<<"$depends" | awk '{ print $1 }' | grep -qxF "$owner" ||
+    fail "$lib comes from $owner, which Depends lacks"
   echo "$lib -> $owner: declared"
 done
 
@@ -109,7 +111,8 @@ mkdir "$tmp/cwd"
 (cd "$tmp/cwd" && "$root/usr/bin/taskman" config check --env-file "$root/etc/taskman/taskman.env") >"$tmp/check" 2>&1 ||
   { cat "$tmp/check" >&2; fail "config check of the shipped taskman.env"; }
 for expect in 'HOST +"127.0.0.1"' 'API_HOST +"127.0.0.1"' 'DATABASE_URL +"sqlite:/var/lib/taskman/taskman.db"'; do
-  grep -Eq "^$expect  \[\.env file\]" "$tmp/check" || { cat "$tmp/check" >&2; fail "config check: no $expect from the file"; }
+  grep -Eq "^$expect  \[\.env file\]" "$tmp/check" ||
+    { cat "$tmp/check" >&2; fail "config check: no $expect from the file"; }
 done
 zcat "$root/usr/share/man/man1/taskman.1.gz" | groff -man -ww -z 2>"$tmp/groff" && [[ ! -s $tmp/groff ]] ||
   { cat "$tmp/groff" >&2; fail "the installed man page does not render cleanly"; }
