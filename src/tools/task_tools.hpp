@@ -5,8 +5,8 @@
 // what happened, what to do, and the request id.
 #include <string>
 
-#include "mcp/server.hpp"
 #include "client/backend.hpp"
+#include "mcp/server.hpp"
 
 namespace taskman::tools {
 
@@ -25,9 +25,5 @@ struct ToolsOptions {
 const std::vector<std::string>& tool_names();
 
 void register_task_tools(mcp::Server& server, Backend& backend, ToolsOptions options);
-
-// Checks `args` against a tool inputSchema of the shapes used here (object of string, integer,
-// boolean, enum, nullable, array of strings); collects every problem.
-Status validate_arguments(const nlohmann::json& schema, const nlohmann::json& args);
 
 }  // namespace taskman::tools
