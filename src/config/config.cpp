@@ -51,6 +51,7 @@ const std::vector<Var> kSchema = {
   {"MCP_SESSION_TTL_MS", Type::kInt, "3600000", "Idle time after which an MCP session expires.", 1000, 604800000},
   {"MCP_MAX_SESSIONS", Type::kInt, "10000", "Most MCP sessions open at once.", 1, 1000000},
   {"MCP_READ_ONLY", Type::kBool, "false", "Expose only read-only tools."},
+  {"MCP_STATELESS", Type::kBool, "false", "Streamable HTTP without sessions, so any instance behind a load balancer can answer any request (GET/DELETE /mcp: 405)."},
 };
 // clang-format on
 
