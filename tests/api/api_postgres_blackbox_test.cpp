@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -193,6 +194,85 @@ TEST(ApiPostgres, OutageWhileRunningIsReportedAndRecoveredFrom) {
   auto list = http(port, "GET", "/api/v1/tasks?limit=100");
   ASSERT_EQ(list.status, 200);
   EXPECT_NE(list.body.find(json::parse(before.body)["id"].get<std::string>()), std::string::npos);
+  api.signal(SIGTERM);
+  EXPECT_EQ(api.wait_exit(), 0) << api.stderr_text();
+}
+
+// PostgreSQL stopped for 10 s under load from several writers and a reader, then started: no
+// request takes longer than its bound, readiness goes down and comes back, every create answered
+// 201 (before, during or after) is stored.
+TEST(ApiPostgres, StoppedForTenSecondsUnderLoadNothingHangsNothingAcknowledgedIsLost) {
+  TempDir dir;
+  auto& cluster = PgCluster::shared();
+  const std::string url = cluster.fresh_database("load");
+  Process api(api_options(dir, url));
+  const int port = api.wait_for_port("taskman-api");
+  ASSERT_GT(port, 0) << api.stderr_text();
+
+  std::mutex mu;
+  std::set<std::string> acked;
+  std::map<int, int> statuses;
+  Clock::duration slowest{};
+  std::atomic<bool> stop{false};
+  auto timed = [&](auto&& request) {
+    const auto start = Clock::now();
+    HttpResponse r = request();
+    const auto took = Clock::now() - start;
+    std::lock_guard lk(mu);
+    slowest = std::max(slowest, took);
+    ++statuses[r.status];
+    return r;
+  };
+  std::vector<std::thread> load;
+  for (int w = 0; w < 4; ++w) {
+    load.emplace_back([&, w] {
+      for (int i = 0; !stop; ++i) {
+        auto r = timed([&] { return create(port, "load " + std::to_string(w) + "-" + std::to_string(i)); });
+        if (r.status == 201) {
+          std::lock_guard lk(mu);
+          acked.insert(json::parse(r.body)["id"].get<std::string>());
+        }
+      }
+    });
+  }
+  load.emplace_back([&] {
+    while (!stop) timed([&] { return http(port, "GET", "/api/v1/tasks?limit=5"); });
+  });
+  auto acked_count = [&] {
+    std::lock_guard lk(mu);
+    return acked.size();
+  };
+  ASSERT_TRUE(eventually([&] { return acked_count() >= 50; }));
+
+  cluster.stop();
+  const auto stopped_at = Clock::now();
+  EXPECT_TRUE(eventually([&] { return http(port, "GET", "/health/ready").status == 503; }));
+  // The outage lasts 10 s; readiness must stay down all that time.
+  bool ready_while_down = false;
+  while (Clock::now() - stopped_at < std::chrono::seconds(10)) {
+    ready_while_down = ready_while_down || http(port, "GET", "/health/ready").status == 200;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_FALSE(ready_while_down);
+  const std::size_t before_restart = acked_count();
+  cluster.start();
+  EXPECT_TRUE(eventually([&] { return http(port, "GET", "/health/ready").status == 200; }));
+  EXPECT_TRUE(eventually([&] { return acked_count() >= before_restart + 50; })) << "writes resume";
+  stop = true;
+  for (auto& t : load) t.join();
+
+  EXPECT_LT(slowest, std::chrono::seconds(8)) << "a request hung past its bound";
+  EXPECT_GT(statuses[503], 0) << "requests during the outage are refused, not held";
+  for (const auto& [status, n] : statuses) {
+    EXPECT_TRUE(status == 200 || status == 201 || status == 503) << n << " answers with status " << status;
+  }
+  EXPECT_EQ(cluster.sql(db_of(url), "SELECT count(*) FROM tasks WHERE id = ANY('{" + [&] {
+              std::string ids;
+              for (const auto& id : acked) ids += (ids.empty() ? "" : ",") + id;
+              return ids;
+            }() + "}')"),
+            std::to_string(acked.size()))
+      << "an acknowledged create was lost";
   api.signal(SIGTERM);
   EXPECT_EQ(api.wait_exit(), 0) << api.stderr_text();
 }
