@@ -82,7 +82,7 @@ RawExchange raw_exchange(int port, const std::string& bytes, std::size_t want, s
   RawExchange ex;
   std::string buf;
   std::size_t sent = 0;
-  while (ex.responses.size() < want) {
+  while (want == 0 || ex.responses.size() < want) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       ex.timed_out = true;

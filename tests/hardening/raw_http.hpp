@@ -21,7 +21,8 @@ struct RawExchange {
   std::string leftover;    // bytes after the last complete response
 };
 
-// Sends `bytes` (stopping quietly if the server closes first) and reads up to `want` responses.
+// Sends `bytes` (stopping quietly if the server closes first) and reads up to `want` responses
+// (want 0: reads until the server closes).
 RawExchange raw_exchange(int port, const std::string& bytes, std::size_t want,
                          std::chrono::milliseconds deadline = std::chrono::seconds(15));
 
