@@ -67,7 +67,8 @@ std::string header_value(const std::string& head, const std::string& name) {
   return "";
 }
 
-RawExchange raw_exchange(int port, const std::string& bytes, std::size_t want, std::chrono::milliseconds deadline) {
+RawExchange raw_exchange(int port, const std::string& bytes, std::size_t want,
+                         std::chrono::milliseconds deadline) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw std::runtime_error("socket failed");
   sockaddr_in addr{};
@@ -83,7 +84,8 @@ RawExchange raw_exchange(int port, const std::string& bytes, std::size_t want, s
   std::string buf;
   std::size_t sent = 0;
   while (want == 0 || ex.responses.size() < want) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       ex.timed_out = true;
       break;
