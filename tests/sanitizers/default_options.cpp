@@ -22,8 +22,8 @@ __attribute__((used, visibility("default"))) const char* __ubsan_default_options
 }
 
 __attribute__((used, visibility("default"))) const char* __tsan_default_options() {
-  return "halt_on_error=1:second_deadlock_stack=1:log_path=" TASKMAN_SAN_LOG "tsan:suppressions=" TASKMAN_SAN_SUPP
-         "tsan.supp";
+  return "halt_on_error=1:second_deadlock_stack=1:log_path=" TASKMAN_SAN_LOG
+         "tsan:suppressions=" TASKMAN_SAN_SUPP "tsan.supp";
 }
 
 }  // extern "C"
