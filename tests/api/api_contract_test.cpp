@@ -1,4 +1,4 @@
-// The REST contract of SPEC §3 over real HTTP: the RestApi routes on the project's HTTP server
+// The REST contract of docs/api.md over real HTTP: the RestApi routes on the project's HTTP server
 // (port 0, loopback) and the project's keep-alive client, on each engine: a SQLite file in a
 // temporary directory, and a fresh database of a throwaway PostgreSQL cluster.
 #include <gtest/gtest.h>
