@@ -183,7 +183,8 @@ TEST(Config, UnsupportedByThisBuildIsReportedWithTheReason) {
 // This build has the PostgreSQL engine: its URLs pass the same rule start-up uses (the store
 // factory's list of engines), and `config check` shows them without the password.
 TEST(Config, PostgresUrlsAreSupportedAndShownWithoutThePassword) {
-  for (const char* url : {"postgres://user:hunter2@db:5432/tasks?sslmode=require", "postgresql://user:hunter2@db/t"}) {
+  for (const char* url :
+       {"postgres://user:hunter2@db:5432/tasks?sslmode=require", "postgresql://user:hunter2@db/t"}) {
     auto cfg = Config::from_map({{"DATABASE_URL", url}});
     ASSERT_TRUE(cfg) << url;
     EXPECT_TRUE(check_supported(*cfg)) << url;

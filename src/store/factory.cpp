@@ -41,8 +41,8 @@ const std::array kEngines = {
     Engine{sqlite::kEngineName, "sqlite:", sqlite_path, sqlite_path, sqlite::open_store, sqlite::migrate},
     Engine{postgres::kEngineName, "postgres://", postgres_url, postgres::database_name, postgres::open_store,
            postgres::migrate},
-    Engine{postgres::kEngineName, "postgresql://", postgres_url, postgres::database_name, postgres::open_store,
-           postgres::migrate},
+    Engine{postgres::kEngineName, "postgresql://", postgres_url, postgres::database_name,
+           postgres::open_store, postgres::migrate},
 };
 
 Result<const Engine*> engine_for(std::string_view url) {

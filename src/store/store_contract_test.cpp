@@ -361,7 +361,9 @@ const EngineUnderTest kEngines[] = {
     {"sqlite",
      [](const TempDir& dir, const std::string& name) { return "sqlite:" + dir.file(name + ".db"); }},
     {"postgresql",
-     [](const TempDir&, const std::string& name) { return taskman::testing::PgCluster::shared().fresh_database(name); }},
+     [](const TempDir&, const std::string& name) {
+       return taskman::testing::PgCluster::shared().fresh_database(name);
+     }},
 };
 
 INSTANTIATE_TEST_SUITE_P(Engines, StoreContract, ::testing::ValuesIn(kEngines),

@@ -149,7 +149,8 @@ TEST(ApiPostgres, ConfigCheckAcceptsPostgresUrlsAndRedactsThePassword) {
   for (const char* scheme : {"postgres", "postgresql"}) {
     Process::Options o;
     o.args = {"config", "check"};
-    o.env = {{"DATABASE_URL", std::string(scheme) + "://taskman:S3cretPw@db.example:5432/tasks?sslmode=require"}};
+    o.env = {
+        {"DATABASE_URL", std::string(scheme) + "://taskman:S3cretPw@db.example:5432/tasks?sslmode=require"}};
     o.cwd = dir.path();
     o.capture_stdout = true;
     Process check(o);
@@ -266,11 +267,14 @@ TEST(ApiPostgres, StoppedForTenSecondsUnderLoadNothingHangsNothingAcknowledgedIs
   for (const auto& [status, n] : statuses) {
     EXPECT_TRUE(status == 200 || status == 201 || status == 503) << n << " answers with status " << status;
   }
-  EXPECT_EQ(cluster.sql(db_of(url), "SELECT count(*) FROM tasks WHERE id = ANY('{" + [&] {
-              std::string ids;
-              for (const auto& id : acked) ids += (ids.empty() ? "" : ",") + id;
-              return ids;
-            }() + "}')"),
+  EXPECT_EQ(cluster.sql(
+                db_of(url), "SELECT count(*) FROM tasks WHERE id = ANY('{" +
+                                [&] {
+                                  std::string ids;
+                                  for (const auto& id : acked) ids += (ids.empty() ? "" : ",") + id;
+                                  return ids;
+                                }() +
+                                "}')"),
             std::to_string(acked.size()))
       << "an acknowledged create was lost";
   api.signal(SIGTERM);

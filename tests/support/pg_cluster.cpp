@@ -85,7 +85,8 @@ bool process_gone(pid_t pid) {
 void give_to_postgres(const std::string& path) {
   if (::geteuid() != 0) return;
   const passwd* pw = ::getpwnam("postgres");
-  if (pw == nullptr) throw std::runtime_error("PostgreSQL test cluster: running as root but no 'postgres' user");
+  if (pw == nullptr)
+    throw std::runtime_error("PostgreSQL test cluster: running as root but no 'postgres' user");
   if (::chown(path.c_str(), pw->pw_uid, pw->pw_gid) != 0) {
     throw std::runtime_error("PostgreSQL test cluster: cannot chown " + path + " to postgres");
   }
@@ -124,10 +125,10 @@ PgCluster::PgCluster() {
   std::ofstream(pwfile) << password_ << "\n";
   give_to_postgres(pwfile);
   const std::string init_log = root_ + "/initdb.log";
-  const int rc = run({bin + "/initdb", "-D", data_, "-U", "postgres", "--pwfile=" + pwfile, "--auth-local=trust",
-                      "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync",
-                      "--no-instructions"},
-                     init_log);
+  const int rc =
+      run({bin + "/initdb", "-D", data_, "-U", "postgres", "--pwfile=" + pwfile, "--auth-local=trust",
+           "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync", "--no-instructions"},
+          init_log);
   if (rc != 0) {
     throw std::runtime_error("PostgreSQL test cluster: initdb failed (exit " + std::to_string(rc) +
                              "): " + read_file(init_log));

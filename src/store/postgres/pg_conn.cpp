@@ -60,7 +60,9 @@ void replace_all(std::string& s, std::string_view what, std::string_view with) {
 
 }  // namespace
 
-std::int64_t PgResult::i64(int row, int col) const { return std::strtoll(PQgetvalue(r_, row, col), nullptr, 10); }
+std::int64_t PgResult::i64(int row, int col) const {
+  return std::strtoll(PQgetvalue(r_, row, col), nullptr, 10);
+}
 
 std::int64_t PgResult::affected() const { return std::strtoll(PQcmdTuples(r_), nullptr, 10); }
 
@@ -182,7 +184,9 @@ PGconn* open_raw(const ConnectOptions& options) {
   values.push_back(nullptr);
   PGconn* c = PQconnectdbParams(keys.data(), values.data(), 1);
   // Notices (e.g. "text-search query doesn't contain lexemes") would go to stderr, which is the log.
-  if (c != nullptr) PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+  if (c != nullptr)
+    PQsetNoticeProcessor(
+        c, [](void*, const char*) {}, nullptr);
   return c;
 }
 
@@ -194,8 +198,8 @@ Result<std::unique_ptr<PgConn>> PgConn::connect(const ConnectOptions& options) {
   auto conn = std::unique_ptr<PgConn>(new PgConn(c, options));
   if (PQstatus(c) != CONNECTION_OK) return conn->unreachable(PQerrorMessage(c));
   if (PQserverVersion(c) < 120000) {
-    return Error::make(ErrorCode::kUnavailable, "PostgreSQL at " + conn->server() +
-                                                    " is version " + std::to_string(PQserverVersion(c)) +
+    return Error::make(ErrorCode::kUnavailable, "PostgreSQL at " + conn->server() + " is version " +
+                                                    std::to_string(PQserverVersion(c)) +
                                                     "; taskman needs 12 or newer (generated columns)");
   }
   if (auto st = conn->set_up_session(); !st) return st.take_error();
@@ -209,10 +213,10 @@ PgConn::~PgConn() {
 Status PgConn::set_up_session() {
   // A statement (or lock wait) that runs away cannot hold a worker forever; a timeout the session
   // already has (URL options, PGOPTIONS, the role's settings) is kept.
-  PgResult r(PQexec(c_, ("SELECT set_config('statement_timeout', '" +
-                         std::to_string(options_.statement_timeout_ms) +
-                         "', false) WHERE current_setting('statement_timeout') = '0'")
-                            .c_str()));
+  PgResult r(
+      PQexec(c_, ("SELECT set_config('statement_timeout', '" + std::to_string(options_.statement_timeout_ms) +
+                  "', false) WHERE current_setting('statement_timeout') = '0'")
+                     .c_str()));
   if (!succeeded(r.get())) return pg_error(c_, r.get(), "session set-up");
   return {};
 }
@@ -300,7 +304,8 @@ Result<PgResult> PgConn::pipeline(const std::string& name, bool prepare, const s
     ++commands;
   }
   const auto values = params.pointers();
-  sent = sent && PQsendQueryPrepared(c_, name.c_str(), params.size(), values.data(), nullptr, nullptr, 0) == 1;
+  sent =
+      sent && PQsendQueryPrepared(c_, name.c_str(), params.size(), values.data(), nullptr, nullptr, 0) == 1;
   ++commands;
   sent = sent && PQpipelineSync(c_) == 1;
   if (!sent) return lost();

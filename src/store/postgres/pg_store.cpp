@@ -131,7 +131,8 @@ Result<std::string> database_name(std::string_view url) {
   PQconninfoFree(opts);
   // libpq's defaults: PGDATABASE, else the user name (PGUSER, else the login).
   if (name.empty() && std::getenv("PGDATABASE") != nullptr) name = std::getenv("PGDATABASE");
-  if (name.empty()) name = !user.empty() ? user : (std::getenv("PGUSER") != nullptr ? std::getenv("PGUSER") : "");
+  if (name.empty())
+    name = !user.empty() ? user : (std::getenv("PGUSER") != nullptr ? std::getenv("PGUSER") : "");
   return name;
 }
 

@@ -90,9 +90,10 @@ class TwoInstances : public ::testing::Test {
     return r->value;
   }
   static Idempotency<tasks::Task> idem(const std::string& key) {
-    return Idempotency<tasks::Task>{key, "fp", [](const tasks::Task& t) {
-                                      return tasks::Reply{201, tasks::encode_task(t), {{"Location", "/t/" + t.id}}};
-                                    }};
+    return Idempotency<tasks::Task>{
+        key, "fp", [](const tasks::Task& t) {
+          return tasks::Reply{201, tasks::encode_task(t), {{"Location", "/t/" + t.id}}};
+        }};
   }
 
   std::string url_;
@@ -104,8 +105,8 @@ class TwoInstances : public ::testing::Test {
 TEST_F(TwoInstances, IdempotencyKeyInFlightOnOneIsAConflictOnTheOtherThenReplays) {
   auto gate = std::make_unique<WriterGate>(*a_);
   std::promise<Result<Created<tasks::Task>>> first;
-  svc_a_->create_task(ctx_, tasks::decode_task(R"({"title":"once"})", tasks::Mode::kCreate).value(), idem("k"),
-                      [&](Result<Created<tasks::Task>> r) { first.set_value(std::move(r)); });
+  svc_a_->create_task(ctx_, tasks::decode_task(R"({"title":"once"})", tasks::Mode::kCreate).value(),
+                      idem("k"), [&](Result<Created<tasks::Task>> r) { first.set_value(std::move(r)); });
   Hold hold(*a_);  // same group as the create: its transaction stays open with the key claimed
   gate->open();
   hold.wait_entered();
@@ -160,16 +161,16 @@ TEST_F(TwoInstances, OppositeDependenciesOnBothInstancesCannotMakeACycle) {
   const auto y = must_create(*svc_a_, R"({"title":"y"})");
   auto gate = std::make_unique<WriterGate>(*a_);
   std::promise<Result<tasks::Task>> on_a;
-  svc_a_->update_task(ctx_, x.id,
-                      tasks::decode_task(R"({"depends_on":[")" + y.id + R"("]})", tasks::Mode::kPatch).value(),
-                      std::nullopt, [&](Result<tasks::Task> r) { on_a.set_value(std::move(r)); });
+  svc_a_->update_task(
+      ctx_, x.id, tasks::decode_task(R"({"depends_on":[")" + y.id + R"("]})", tasks::Mode::kPatch).value(),
+      std::nullopt, [&](Result<tasks::Task> r) { on_a.set_value(std::move(r)); });
   Hold hold(*a_);
   gate->open();
   hold.wait_entered();  // x -> y written, not committed
   std::promise<Result<tasks::Task>> on_b;
-  svc_b_->update_task(ctx_, y.id,
-                      tasks::decode_task(R"({"depends_on":[")" + x.id + R"("]})", tasks::Mode::kPatch).value(),
-                      std::nullopt, [&](Result<tasks::Task> r) { on_b.set_value(std::move(r)); });
+  svc_b_->update_task(
+      ctx_, y.id, tasks::decode_task(R"({"depends_on":[")" + x.id + R"("]})", tasks::Mode::kPatch).value(),
+      std::nullopt, [&](Result<tasks::Task> r) { on_b.set_value(std::move(r)); });
   ASSERT_TRUE(wait_for_lock_waiter(db_name(url_)));  // b waits for the graph
   hold.open();
   auto a = on_a.get_future().get();
@@ -209,13 +210,15 @@ TEST(PgMigrations, DatabaseOfANewerBuildIsRefusedAndAnUnmigratedOneNamesTheComma
   no_migration.migrate = false;
   auto unmigrated = open_store(fresh, no_migration);
   ASSERT_FALSE(unmigrated.ok());
-  EXPECT_NE(unmigrated.error().message.find("taskman migrate"), std::string::npos) << unmigrated.error().message;
+  EXPECT_NE(unmigrated.error().message.find("taskman migrate"), std::string::npos)
+      << unmigrated.error().message;
 
   ASSERT_TRUE(migrate_database(fresh).ok());
   PgCluster::shared().sql(db_name(fresh), "INSERT INTO schema_migrations VALUES (99, 0)");
   auto opened = open_store(fresh);
   ASSERT_FALSE(opened.ok());
-  EXPECT_NE(opened.error().message.find("newer than this build"), std::string::npos) << opened.error().message;
+  EXPECT_NE(opened.error().message.find("newer than this build"), std::string::npos)
+      << opened.error().message;
   auto migrated = migrate_database(fresh);
   ASSERT_FALSE(migrated.ok());
   EXPECT_NE(migrated.error().message.find("99"), std::string::npos) << migrated.error().message;
@@ -281,7 +284,9 @@ TEST(PgOutage, CallsFailFastWhileTheServerIsDownAndTheStoreReconnects) {
     return r;
   };
   for (int i = 0; i < 3; ++i) {
-    auto read = fast([&] { return read_sync<std::optional<Project>>(s, [](ReadTx& tx) { return tx.get_project("p1"); }); });
+    auto read = fast([&] {
+      return read_sync<std::optional<Project>>(s, [](ReadTx& tx) { return tx.get_project("p1"); });
+    });
     ASSERT_FALSE(read.ok());
     EXPECT_EQ(read.error().code, ErrorCode::kUnavailable) << read.error().message;
     EXPECT_GE(read.error().retry_after_ms, 0);
@@ -307,7 +312,8 @@ TEST(PgOutage, CallsFailFastWhileTheServerIsDownAndTheStoreReconnects) {
   Result<std::optional<Project>> read = Error::make(ErrorCode::kUnavailable, "not tried");
   Result<bool> write = Error::make(ErrorCode::kUnavailable, "not tried");
   while (std::chrono::steady_clock::now() < deadline && (!read.ok() || !write.ok())) {
-    if (!read.ok()) read = read_sync<std::optional<Project>>(s, [](ReadTx& tx) { return tx.get_project("p1"); });
+    if (!read.ok())
+      read = read_sync<std::optional<Project>>(s, [](ReadTx& tx) { return tx.get_project("p1"); });
     if (!write.ok()) {
       write = write_sync<bool>(s, [](WriteTx& tx) -> Result<bool> {
         if (auto st = tx.insert_project(project("p3", "after")); !st) return st.take_error();

@@ -233,8 +233,9 @@ Result<std::vector<Task>> Tx::list_tasks(const TaskListQuery& q) {
     add("(" + key + ", t.id) " + (q.descending ? "<" : ">") + " (" + after_key + "::bigint, " +
         p.add(q.after->id) + ")");
   }
-  const std::string sql = std::string("SELECT ") + kTaskColumns + " FROM tasks t" + where + " ORDER BY " + key +
-                          " " + dir + ", t.id " + dir + " LIMIT " + p.add(static_cast<std::int64_t>(q.limit));
+  const std::string sql = std::string("SELECT ") + kTaskColumns + " FROM tasks t" + where + " ORDER BY " +
+                          key + " " + dir + ", t.id " + dir + " LIMIT " +
+                          p.add(static_cast<std::int64_t>(q.limit));
   return tasks(sql, p);
 }
 
@@ -293,7 +294,8 @@ Result<std::vector<std::string>> Tx::project_task_ids(std::string_view project_i
 // ---- comments
 Result<std::vector<Comment>> Tx::list_comments(std::string_view task_id, const PageQuery& q) {
   Params p;
-  std::string sql = std::string("SELECT ") + kCommentColumns + " FROM comments WHERE task_id = " + p.add(task_id);
+  std::string sql =
+      std::string("SELECT ") + kCommentColumns + " FROM comments WHERE task_id = " + p.add(task_id);
   if (q.after) {
     const auto key = p.add(q.after->key);
     sql += " AND (created_at, id) > (" + key + ", " + p.add(q.after->id) + ")";
@@ -310,7 +312,8 @@ Result<std::optional<Comment>> Tx::get_comment(std::string_view task_id, std::st
   Params p;
   p.add(id);
   p.add(task_id);
-  auto r = c_.query(std::string("SELECT ") + kCommentColumns + " FROM comments WHERE id = $1 AND task_id = $2", p);
+  auto r =
+      c_.query(std::string("SELECT ") + kCommentColumns + " FROM comments WHERE id = $1 AND task_id = $2", p);
   if (!r) return r.take_error();
   if (r->rows() == 0) return std::optional<Comment>();
   return std::optional<Comment>(comment_row(*r, 0));
@@ -326,8 +329,9 @@ Result<std::optional<IdempotencyRecord>> Tx::get_idempotency(std::string_view ke
       p);
   if (!r) return r.take_error();
   if (r->rows() == 0) return std::optional<IdempotencyRecord>();
-  IdempotencyRecord rec{r->text(0, 0), r->text(0, 1), static_cast<int>(r->i64(0, 2)), r->text(0, 3),
-                        r->text(0, 4), r->i64(0, 5),  r->i64(0, 6)};
+  IdempotencyRecord rec{r->text(0, 0), r->text(0, 1), static_cast<int>(r->i64(0, 2)),
+                        r->text(0, 3), r->text(0, 4), r->i64(0, 5),
+                        r->i64(0, 6)};
   if (rec.status < 100 || rec.status > 599) return corrupt("status", rec.key);
   return std::optional<IdempotencyRecord>(std::move(rec));
 }
@@ -399,7 +403,8 @@ Status Tx::delete_task(std::string_view id, TimeMs now) {
   const std::string quoted = c_.quote(id);
   const std::string at = std::to_string(now);
   c_.defer("UPDATE tasks SET version = version + 1, updated_at = " + at +
-           " WHERE id IN (SELECT task_id FROM task_deps WHERE depends_on = " + quoted + ") AND id <> " + quoted);
+           " WHERE id IN (SELECT task_id FROM task_deps WHERE depends_on = " + quoted + ") AND id <> " +
+           quoted);
   c_.defer("UPDATE tasks SET parent_id = NULL, version = version + 1, updated_at = " + at +
            " WHERE parent_id = " + quoted);
   Params p;
@@ -417,8 +422,8 @@ Status Tx::insert_comment(const Comment& cm) {
   p.add(cm.author);
   p.add(cm.body);
   p.add(cm.created_at);
-  auto r = c_.query("INSERT INTO comments (id, task_id, author, body, created_at) VALUES ($1, $2, $3, $4, $5)",
-                    p);
+  auto r =
+      c_.query("INSERT INTO comments (id, task_id, author, body, created_at) VALUES ($1, $2, $3, $4, $5)", p);
   if (!r) return r.take_error();
   return {};
 }
@@ -430,8 +435,8 @@ Status Tx::insert_comment(const Comment& cm) {
 Result<bool> Tx::claim_idempotency(std::string_view key) {
   Params p;
   p.add(key);
-  auto r = c_.query(std::string("SELECT pg_try_advisory_xact_lock(") + kIdempotencyLockClass + ", hashtext($1))",
-                    p);
+  auto r = c_.query(
+      std::string("SELECT pg_try_advisory_xact_lock(") + kIdempotencyLockClass + ", hashtext($1))", p);
   if (!r) return r.take_error();
   return r->boolean(0, 0);
 }
@@ -447,7 +452,8 @@ Status Tx::put_idempotency(const IdempotencyRecord& rec) {
   p.add(rec.expires_at);
   auto r = c_.query(
       "INSERT INTO idempotency_keys (key, fingerprint, status, body, headers, created_at, expires_at) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (key) DO UPDATE SET fingerprint = "
+      "EXCLUDED.fingerprint, "
       "status = EXCLUDED.status, body = EXCLUDED.body, headers = EXCLUDED.headers, "
       "created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at",
       p);
