@@ -224,15 +224,21 @@ TEST(PgMigrations, DatabaseOfANewerBuildIsRefusedAndAnUnmigratedOneNamesTheComma
   EXPECT_NE(migrated.error().message.find("99"), std::string::npos) << migrated.error().message;
 }
 
-TEST(PgConnection, PasswordFromPgpasswordAndNeverInErrors) {
+TEST(PgConnection, LibpqEnvironmentIsHonouredAndThePasswordNeverInErrors) {
   auto& cluster = PgCluster::shared();
   const std::string url = cluster.fresh_database("env");
   const std::string bare = cluster.url_without_password(db_name(url));
   ::setenv("PGPASSWORD", cluster.password().c_str(), 1);
   auto with_env = open_store(bare);
+  // PGSSLMODE too: the test cluster has no TLS, so "require" must make the connection fail.
+  ::setenv("PGSSLMODE", "require", 1);
+  auto tls_required = open_store(bare);
+  ::unsetenv("PGSSLMODE");
   ::unsetenv("PGPASSWORD");
   ASSERT_TRUE(with_env.ok()) << with_env.error().message;
   (*with_env)->close();
+  ASSERT_FALSE(tls_required.ok());
+  EXPECT_NE(tls_required.error().message.find("SSL"), std::string::npos) << tls_required.error().message;
 
   const std::string wrong = "Wr0ng-" + cluster.password();
   auto refused = open_store("postgres://postgres:" + wrong + "@127.0.0.1:" + std::to_string(cluster.port()) +
