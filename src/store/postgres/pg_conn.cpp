@@ -241,7 +241,20 @@ Error PgConn::unreachable(std::string_view detail) const {
                      redact_password(one_line(detail), options_.url));
 }
 
+void PgConn::send_and_forget(const std::string& sql) {
+  drain_unread();
+  // A failure to send shows as a broken connection at the next use.
+  unread_ = PQsendQuery(c_, sql.c_str()) == 1;
+}
+
+void PgConn::drain_unread() {
+  if (!unread_) return;
+  unread_ = false;
+  while (PGresult* r = PQgetResult(c_)) PQclear(r);
+}
+
 Status PgConn::ensure_connected() {
+  drain_unread();
   if (!broken_ && PQstatus(c_) == CONNECTION_OK) return {};
   const auto now = std::chrono::steady_clock::now();
   if (now < next_retry_) return unreachable("connection lost; reconnecting");
@@ -262,6 +275,7 @@ Status PgConn::ensure_connected() {
 }
 
 Status PgConn::exec(const std::string& sql) {
+  drain_unread();
   std::string text;
   for (const auto& d : deferred_) text += d + "; ";
   deferred_.clear();
@@ -272,6 +286,7 @@ Status PgConn::exec(const std::string& sql) {
 }
 
 Result<PgResult> PgConn::query(const std::string& sql, const Params& params) {
+  drain_unread();
   auto it = prepared_.find(sql);
   const bool prepare = it == prepared_.end();
   const std::string name = prepare ? "s" + std::to_string(prepared_.size() + 1) : it->second;

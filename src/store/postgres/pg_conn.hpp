@@ -116,6 +116,10 @@ class PgConn {
   // A statement without parameters, by the simple protocol (DDL, several statements in one string);
   // deferred commands go first, in the same string.
   Status exec(const std::string& sql);
+  // Sends a statement without waiting for its answer, which is read (and dropped) before the next
+  // use of the connection: ending a read transaction costs no round trip of its own.
+  void send_and_forget(const std::string& sql);
+
   // Queues a transaction-control command (BEGIN, SAVEPOINT, RELEASE, ...) to be sent with the next
   // statement instead of costing a round trip of its own.
   void defer(std::string sql) { deferred_.push_back(std::move(sql)); }
@@ -139,12 +143,14 @@ class PgConn {
   Status set_up_session();
   Result<PgResult> pipeline(const std::string& name, bool prepare, const std::string& sql, const Params& p);
   Error unreachable(std::string_view detail) const;
+  void drain_unread();
 
   PGconn* c_;
   ConnectOptions options_;
   std::unordered_map<std::string, std::string> prepared_;  // SQL text -> statement name
   std::vector<std::string> deferred_;
   std::chrono::steady_clock::time_point next_retry_{};
+  bool unread_ = false;  // an answer of send_and_forget() has not been read yet
   bool broken_ = false;  // a pipeline went wrong half-way: reconnect before the next use
 };
 

@@ -10,6 +10,7 @@ constexpr const char* kBeginRead = "BEGIN ISOLATION LEVEL REPEATABLE READ READ O
 Status Connection::begin_read() {
   if (auto st = c_->ensure_connected(); !st) return st;
   c_->defer(kBeginRead);
+  reading_ = true;
   return {};
 }
 
@@ -35,15 +36,22 @@ Status Connection::release_savepoint() {
 }
 
 Status Connection::commit() {
-  // A read job that sent nothing has nothing to end.
-  if (c_->deferred().size() == 1 && c_->deferred().front() == kBeginRead) {
-    c_->discard_deferred();
+  if (reading_) {
+    reading_ = false;
+    // A read job that sent nothing has nothing to end; otherwise the read-only transaction ends
+    // without waiting for the answer (nothing can be lost by it).
+    if (c_->deferred().size() == 1 && c_->deferred().front() == kBeginRead) {
+      c_->discard_deferred();
+    } else {
+      c_->send_and_forget("COMMIT");
+    }
     return {};
   }
   return c_->exec("COMMIT");
 }
 
 void Connection::rollback() {
+  reading_ = false;
   c_->discard_deferred();
   (void)c_->exec("ROLLBACK");
 }

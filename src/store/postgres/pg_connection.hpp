@@ -3,7 +3,8 @@
 // transactions (one snapshot per job); a write group is one READ COMMITTED transaction with a
 // SAVEPOINT per job and one COMMIT. Transaction control is deferred and travels in the pipeline
 // of the next statement, so a one-statement job costs one round trip and the group's COMMIT one
-// more. A broken connection is re-established at the start of the next job.
+// more; a read job's COMMIT is sent without waiting for its answer. A broken connection is re-established at
+// the start of the next job.
 #include <memory>
 
 #include "store/connection.hpp"
@@ -31,6 +32,7 @@ class Connection final : public store::Connection {
  private:
   std::unique_ptr<PgConn> c_;
   Tx tx_;
+  bool reading_ = false;  // in a read transaction (begin_read() .. commit())
 };
 
 }  // namespace taskman::store::postgres
