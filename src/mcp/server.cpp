@@ -339,19 +339,31 @@ Server::Server(ServerOptions options) : options_(std::move(options)) {
 }
 Server::~Server() = default;
 
-void Server::add_tool(Tool tool, ToolHandler handler) {
+namespace {
+bool admits(const Audience& audience, const Session& session) {
+  return !audience || audience(session.client_capabilities());
+}
+}  // namespace
+
+void Server::add_tool(Tool tool, ToolHandler handler, Audience audience) {
   if (!is_valid_tool_name(tool.name)) throw std::invalid_argument("invalid tool name: " + tool.name);
   if (tool_index_.count(tool.name)) throw std::invalid_argument("duplicate tool: " + tool.name);
   if (!tool.input_schema.is_object())
     throw std::invalid_argument("inputSchema must be an object: " + tool.name);
   tool_index_.emplace(tool.name, tools_.size());
-  tools_.push_back({std::move(tool), std::move(handler)});
+  tools_.push_back({std::move(tool), std::move(handler), std::move(audience), {}});
 }
 
-void Server::add_resource(Resource resource, ResourceReader reader) {
+void Server::add_tool_meta(const std::string& name, Json meta, Audience audience) {
+  auto it = tool_index_.find(name);
+  if (it == tool_index_.end()) throw std::invalid_argument("add_tool_meta: unknown tool: " + name);
+  tools_[it->second].extra_meta.emplace_back(std::move(audience), std::move(meta));
+}
+
+void Server::add_resource(Resource resource, ResourceReader reader, Audience audience) {
   if (resource.uri.empty() || resource.name.empty())
     throw std::invalid_argument("resource needs uri and name");
-  resources_.push_back({std::move(resource), std::move(reader)});
+  resources_.push_back({std::move(resource), std::move(reader), std::move(audience)});
 }
 
 void Server::add_resource_template(ResourceTemplate tpl, TemplateReader reader) {
@@ -477,13 +489,24 @@ void Server::dispatch(const CallPtr& ctx) {
   if (m == "logging/setLevel" && logging_) return on_set_level(ctx);
   if (m == "tools/list" && !tools_.empty()) {
     Json all = Json::array();
-    for (const auto& t : tools_) all.push_back(t.tool.to_json());
+    for (const auto& t : tools_) {
+      if (!admits(t.audience, ctx->session())) continue;
+      Json j = t.tool.to_json();
+      for (const auto& [audience, meta] : t.extra_meta) {
+        if (!admits(audience, ctx->session())) continue;
+        if (!j.contains("_meta")) j["_meta"] = Json::object();
+        j["_meta"].merge_patch(meta);
+      }
+      all.push_back(std::move(j));
+    }
     return ctx->finish(paginate(params, "tools", std::move(all)));
   }
   if (m == "tools/call" && !tools_.empty()) return on_tools_call(ctx);
   if (m == "resources/list" && has_resources) {
     Json all = Json::array();
-    for (const auto& r : resources_) all.push_back(r.resource.to_json());
+    for (const auto& r : resources_) {
+      if (admits(r.audience, ctx->session())) all.push_back(r.resource.to_json());
+    }
     return ctx->finish(paginate(params, "resources", std::move(all)));
   }
   if (m == "resources/templates/list" && has_resources) {
@@ -562,7 +585,9 @@ void Server::on_tools_call(const CallPtr& ctx) {
     return ctx->finish(invalid_params("tools/call: params.arguments must be an object"));
   const std::string name = p["name"].get<std::string>();
   auto it = tool_index_.find(name);
-  if (it == tool_index_.end()) return ctx->finish(invalid_params("Unknown tool: " + name));
+  if (it == tool_index_.end() || !admits(tools_[it->second].audience, ctx->session())) {
+    return ctx->finish(invalid_params("Unknown tool: " + name));
+  }
   const auto& entry = tools_[it->second];
   Reply<Json> reply = [ctx](Result<Json> r) {
     if (!r.ok()) return ctx->finish(tool_error_result(r.error().message));
@@ -593,7 +618,9 @@ void Server::on_resources_read(const CallPtr& ctx) {
     ctx->finish(Json{{"contents", std::move(contents)}});
   };
   for (const auto& r : resources_) {
-    if (r.resource.uri == uri) return r.reader(ctx, std::move(uri), std::move(reply));
+    if (r.resource.uri == uri && admits(r.audience, ctx->session())) {
+      return r.reader(ctx, std::move(uri), std::move(reply));
+    }
   }
   for (const auto& t : templates_) {
     if (auto vars = match_uri_template(t.tpl.uri_template, uri)) {

@@ -49,6 +49,7 @@ struct Resource {
   std::string title;
   std::string description;
   std::string mime_type;
+  Json meta;  // null: none
   Json to_json() const;
 };
 

@@ -6,6 +6,7 @@
 
 #include "core/text.hpp"
 #include "mcp/types.hpp"
+#include "tools/board_tools.hpp"
 
 namespace taskman::tools {
 
@@ -790,6 +791,8 @@ void register_task_tools(mcp::Server& server, Backend& backend, ToolsOptions opt
       reply(Json{{"values", values}, {"total", values.size()}, {"hasMore", false}});
     });
   });
+
+  register_board(server, backend);  // the MCP App, for clients that announce the extension
 }
 
 }  // namespace taskman::tools

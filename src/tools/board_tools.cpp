@@ -1,0 +1,291 @@
+#include "tools/board_tools.hpp"
+
+#include <array>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "tools/board/board_html.hpp"
+
+namespace taskman::tools {
+
+using client::Backend;
+using client::RestCall;
+using client::RestResult;
+using Json = nlohmann::json;
+
+namespace {
+
+constexpr int kPageSize = 100;
+// Three pages (300 tasks) keep the view's result far below what hosts pass to a view whole (Claude
+// swaps results over ~150,000 characters for a file pointer); the rest is a project filter away.
+constexpr int kMaxTaskPages = 3;
+constexpr std::size_t kMaxListedInText = 25;
+constexpr std::array<const char*, 5> kStatuses = {"todo", "in_progress", "blocked", "done", "cancelled"};
+// What a card shows; description and timestamps the view does not need stay out of the result.
+constexpr std::array<const char*, 12> kCardFields = {"id",     "project_id", "title",      "status",
+                                                     "priority", "assignee", "labels",     "due_at",
+                                                     "depends_on", "created_at", "updated_at", "version"};
+
+Json link_meta() {
+  // _meta.ui.resourceUri is the extension's key; hosts written for earlier drafts read "ui/resourceUri".
+  return {{"ui", {{"resourceUri", kBoardUri}}}, {"ui/resourceUri", kBoardUri}};
+}
+
+Json view_meta() {
+  // Empty domain lists: the view loads nothing and connects nowhere; its data comes through the host.
+  return {{"ui",
+           {{"csp",
+             {{"connectDomains", Json::array()},
+              {"resourceDomains", Json::array()},
+              {"frameDomains", Json::array()},
+              {"baseUriDomains", Json::array()}}},
+            {"prefersBorder", true}}}};
+}
+
+Json nullable_string() { return {{"anyOf", {{{"type", "string"}}, {{"type", "null"}}}}}; }
+
+Json output_schema() {
+  const Json strings = {{"type", "array"}, {"items", {{"type", "string"}}}};
+  const Json task = {
+      {"type", "object"},
+      {"properties",
+       {{"id", {{"type", "string"}}},
+        {"project_id", nullable_string()},
+        {"title", {{"type", "string"}}},
+        {"status", {{"type", "string"}, {"enum", kStatuses}}},
+        {"priority", {{"type", "string"}, {"enum", {"low", "medium", "high", "urgent"}}}},
+        {"assignee", nullable_string()},
+        {"labels", strings},
+        {"due_at", nullable_string()},
+        {"depends_on", strings},
+        {"created_at", {{"type", "string"}}},
+        {"updated_at", {{"type", "string"}}},
+        {"version", {{"type", "integer"}}}}},
+      {"required", {"id", "title", "status", "priority", "version"}}};
+  const Json project = {{"type", "object"},
+                        {"properties", {{"id", {{"type", "string"}}}, {"name", {{"type", "string"}}}}},
+                        {"required", {"id", "name"}}};
+  return {{"type", "object"},
+          {"properties",
+           {{"project_id", nullable_string()},
+            {"projects", {{"type", "array"}, {"items", project}}},
+            {"tasks", {{"type", "array"}, {"items", task}}},
+            {"truncated", {{"type", "boolean"}, {"description", "More tasks exist than the board holds."}}}}},
+          {"required", {"project_id", "projects", "tasks", "truncated"}},
+          {"additionalProperties", false}};
+}
+
+mcp::Tool show_board_tool() {
+  mcp::Tool t;
+  t.name = "show_board";
+  t.title = "Show task board";
+  t.description =
+      "Show the user an interactive task board: one column per status, with priority, assignee, labels, due "
+      "date and dependencies on each card; the user can move cards and open tasks there. Optionally only one "
+      "project. Returns a short summary for you and the board data for the view (at most " +
+      std::to_string(kPageSize * kMaxTaskPages) + " tasks, most recently changed first).";
+  t.input_schema = {{"type", "object"},
+                    {"properties",
+                     {{"project_id",
+                       {{"type", "string"}, {"minLength", 1}, {"description", "Only this project's tasks."}}}}},
+                    {"additionalProperties", false}};
+  t.output_schema = output_schema();
+  t.annotations = {{"title", t.title},         {"readOnlyHint", true}, {"destructiveHint", false},
+                   {"idempotentHint", true},   {"openWorldHint", false}};
+  t.meta = link_meta();
+  return t;
+}
+
+mcp::Resource board_resource() {
+  mcp::Resource r;
+  r.uri = kBoardUri;
+  r.name = "taskman-board";
+  r.title = "Task board";
+  r.description = "Interactive task board (MCP App view) for show_board and list_tasks results.";
+  r.mime_type = kAppMimeType;
+  r.meta = view_meta();
+  return r;
+}
+
+// "project_id" is the only argument; anything else is named back to the caller.
+std::string check_arguments(const Json& args) {
+  if (!args.is_object()) return "arguments must be an object";
+  for (const auto& [key, value] : args.items()) {
+    if (key != "project_id") return key + " is not an argument of show_board (only project_id)";
+    if (!value.is_string() || value.get<std::string>().empty()) return "project_id must be a non-empty string";
+  }
+  return {};
+}
+
+std::string failure_text(const RestResult& r) {
+  std::string detail = r.body.is_object() ? r.body.value("detail", std::string()) : std::string();
+  if (detail.empty()) detail = "HTTP " + std::to_string(r.status);
+  if (r.status == 400) return "Invalid arguments: " + detail + ". Fix project_id and call show_board again.";
+  if (r.status >= 500) return "The backend failed (HTTP " + std::to_string(r.status) + "): " + detail + ". Retry later.";
+  return "Unexpected answer from the backend (HTTP " + std::to_string(r.status) + "): " + detail + ".";
+}
+
+// One show_board call: the projects, then up to kMaxTaskPages pages of tasks, then the answer.
+struct BoardCall : std::enable_shared_from_this<BoardCall> {
+  Backend& backend;
+  mcp::CallPtr ctx;
+  mcp::Reply<Json> reply;
+  std::string project_id;
+  Json projects = Json::array();
+  Json tasks = Json::array();
+  bool truncated = false;
+  bool stale = false;
+  std::int64_t age_ms = 0;
+
+  BoardCall(Backend& b, mcp::CallPtr c, mcp::Reply<Json> r, std::string pid)
+      : backend(b), ctx(std::move(c)), reply(std::move(r)), project_id(std::move(pid)) {}
+
+  void fail(std::string text) {
+    const std::string& rid = ctx->request_context().request_id;
+    if (!rid.empty()) text += " (request_id: " + rid + ")";
+    reply(mcp::tool_error_result(text));
+  }
+
+  // Runs `on_ok` with a 2xx answer; anything else ends the call with an isError result.
+  void get(RestCall call, std::function<void(const RestResult&)> on_ok) {
+    auto self = shared_from_this();
+    backend.call(ctx->request_context(), std::move(call), [self, on_ok = std::move(on_ok)](Result<RestResult> r) {
+      if (!r) return self->fail("Backend unavailable: " + r.error().message + "; retry later.");
+      if (r->status < 200 || r->status >= 300) return self->fail(failure_text(*r));
+      self->stale = self->stale || r->stale;
+      self->age_ms = std::max(self->age_ms, r->age_ms);
+      on_ok(*r);
+    });
+  }
+
+  void start() {
+    auto self = shared_from_this();
+    get({"GET", "/projects", {{"limit", std::to_string(kPageSize)}}, std::nullopt, std::nullopt, false},
+        [self](const RestResult& r) {
+          for (const auto& p : r.body.value("items", Json::array())) {
+            self->projects.push_back({{"id", p.value("id", "")}, {"name", p.value("name", "")}});
+          }
+          const bool all_projects = r.body.value("next_cursor", Json()).is_null();
+          if (!self->project_id.empty() && all_projects && !self->knows_project()) {
+            return self->fail("Not found: project " + self->project_id +
+                              ". Call list_projects for the existing ids, or omit project_id for all projects.");
+          }
+          self->next_page("", 0);
+        });
+  }
+
+  bool knows_project() const {
+    for (const auto& p : projects) {
+      if (p["id"] == project_id) return true;
+    }
+    return false;
+  }
+
+  void next_page(const std::string& cursor, int page) {
+    RestCall call{"GET", "/tasks", {{"limit", std::to_string(kPageSize)}, {"sort", "-updated_at"}}, std::nullopt,
+                  std::nullopt, false};
+    if (!project_id.empty()) call.query.emplace_back("project_id", project_id);
+    if (!cursor.empty()) call.query.emplace_back("cursor", cursor);
+    auto self = shared_from_this();
+    get(std::move(call), [self, page](const RestResult& r) {
+      for (const auto& t : r.body.value("items", Json::array())) {
+        Json card = Json::object();
+        for (const char* f : kCardFields) {
+          if (t.contains(f)) card[f] = t[f];
+        }
+        self->tasks.push_back(std::move(card));
+      }
+      const Json next = r.body.value("next_cursor", Json());
+      if (next.is_string() && page + 1 < kMaxTaskPages) return self->next_page(next.get<std::string>(), page + 1);
+      self->truncated = next.is_string();
+      self->finish();
+    });
+  }
+
+  std::string summary() const {
+    std::map<std::string, int> counts;
+    for (const auto& t : tasks) counts[t.value("status", "")]++;
+    std::string scope = "all projects";
+    for (const auto& p : projects) {
+      if (p["id"] == project_id) scope = "project \"" + p["name"].get<std::string>() + "\"";
+    }
+    std::string text = "Task board (" + scope + "): " + std::to_string(tasks.size()) + " task" +
+                       (tasks.size() == 1 ? "" : "s") + (truncated ? " shown, more exist" : "") + " —";
+    for (std::size_t i = 0; i < kStatuses.size(); ++i) {
+      text += std::string(i ? "," : "") + " " + kStatuses[i] + " " + std::to_string(counts[kStatuses[i]]);
+    }
+    text += ". The board is shown to the user, who can move cards between columns there.";
+    std::size_t listed = 0;
+    for (const auto& t : tasks) {
+      const std::string status = t.value("status", "");
+      if (status == "done" || status == "cancelled") continue;
+      if (listed++ == kMaxListedInText) {
+        text += "\n- …";
+        break;
+      }
+      text += "\n- [" + t.value("priority", "") + "] " + t.value("title", "") + " — " + status;
+      if (t.contains("assignee") && t["assignee"].is_string()) text += ", @" + t["assignee"].get<std::string>();
+      text += " (id " + t.value("id", "") + ")";
+    }
+    if (stale) text += "\nNote: the backend is unavailable; this comes from the cache and is " +
+                       std::to_string(age_ms) + " ms old.";
+    return text;
+  }
+
+  void finish() {
+    Json structured = {{"project_id", project_id.empty() ? Json() : Json(project_id)},
+                       {"projects", projects},
+                       {"tasks", tasks},
+                       {"truncated", truncated}};
+    Json result = {{"content", Json::array({mcp::text_content(summary())})},
+                   {"structuredContent", std::move(structured)}};
+    if (stale) result["_meta"] = {{"taskman/stale", true}, {"taskman/age_ms", age_ms}};
+    reply(std::move(result));
+  }
+};
+
+}  // namespace
+
+bool renders_apps(const Json& client_capabilities) {
+  if (!client_capabilities.is_object() || !client_capabilities.contains("extensions")) return false;
+  const Json& ext = client_capabilities["extensions"];
+  if (!ext.is_object() || !ext.contains(kUiExtension)) return false;
+  const Json& ui = ext[std::string(kUiExtension)];
+  if (!ui.is_object() || !ui.contains("mimeTypes") || !ui["mimeTypes"].is_array()) return false;
+  for (const auto& m : ui["mimeTypes"]) {
+    if (m == kAppMimeType) return true;
+  }
+  return false;
+}
+
+void register_board(mcp::Server& server, Backend& backend) {
+  server.add_resource(
+      board_resource(),
+      [](mcp::CallPtr, std::string uri, mcp::Reply<Json> reply) {
+        reply(Json::array({{{"uri", uri},
+                            {"mimeType", kAppMimeType},
+                            {"text", std::string(board::html())},
+                            {"_meta", view_meta()}}}));
+      },
+      renders_apps);
+
+  server.add_tool(
+      show_board_tool(),
+      [&backend](mcp::CallPtr ctx, Json args, mcp::Reply<Json> reply) {
+        if (args.is_null()) args = Json::object();
+        if (std::string problem = check_arguments(args); !problem.empty()) {
+          reply(mcp::tool_error_result("Invalid arguments: " + problem + ". Fix it and call show_board again."));
+          return;
+        }
+        auto call = std::make_shared<BoardCall>(backend, std::move(ctx), std::move(reply),
+                                                args.value("project_id", std::string()));
+        call->start();
+      },
+      renders_apps);
+
+  server.add_tool_meta("list_tasks", link_meta(), renders_apps);
+}
+
+}  // namespace taskman::tools
