@@ -182,6 +182,13 @@ test('moving a card with the keyboard changes the task in the API', async () => 
   await eventually('the dependant unblocked', async () => /1 dep done/.test(await card(tasks.press.id).innerText()));
 });
 
+test('dragging a card to another column with the mouse moves it', async () => {
+  const id = tasks.flyers.id;
+  await card(id).dragTo(view.locator('.column[data-status="todo"]'));
+  await eventually('the API to show the drop', async () => (await apiTask(id)).status === 'todo');
+  await eventually('the card in To do', async () => (await columnOf(id)) === 'todo');
+});
+
 test('a stale version shows the conflict and reloads the task instead of overwriting it', async () => {
   const id = tasks.beta.id;
   const changed = await serve.rest('PATCH', `/tasks/${id}`, { priority: 'urgent' });  // someone else, after load
@@ -247,7 +254,7 @@ test('columns stack on a narrow width and the host theme switches to dark', asyn
 
 test('a screenshot of the board is saved and is not blank', async () => {
   await page.mouse.click(1090, 5);  // away from any card, so no focus ring in the picture
-  const png = await page.screenshot({ path: SCREENSHOT, fullPage: true });
+  const png = await page.locator('iframe').screenshot({ path: SCREENSHOT });  // sized by size-changed
   assert.ok(statSync(SCREENSHOT).size > 20000, `screenshot is ${statSync(SCREENSHOT).size} bytes`);
   // Decode it in the browser: count pixels that differ from the page background.
   const differing = await page.evaluate(async (b64) => {
