@@ -3,7 +3,7 @@
 // resource, show_board and the tool links; one that does not (or that announces other MIME types
 // only) sees exactly the tools and resources it saw before.
 //
-//   TASKMAN_BIN=build/taskman node --test tests/browser/app_protocol.test.mjs
+//   TASKMAN_BIN=build/taskman node --test tests/browser/mcp_app_protocol.test.mjs
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -4,7 +4,7 @@
 // provokes a version conflict, opens a card, filters, narrows the window, switches the theme and
 // saves a screenshot.
 //
-//   TASKMAN_BIN=build/taskman node --test tests/browser/board.test.mjs
+//   TASKMAN_BIN=build/taskman node --test tests/browser/mcp_app_browser.test.mjs
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, existsSync } from 'node:fs';
