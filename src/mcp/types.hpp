@@ -49,7 +49,7 @@ struct Resource {
   std::string title;
   std::string description;
   std::string mime_type;
-  Json meta;  // null: none
+  Json meta = nullptr;  // null: none
   Json to_json() const;
 };
 
