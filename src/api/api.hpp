@@ -27,14 +27,14 @@ class TaskService;
 namespace taskman::api {
 
 // Tracing hook for the database span of a request (OTel db conventions: kind CLIENT, name
-// "{operation} {collection}", db.system.name "sqlite"): called on the I/O thread just before the
+// "{operation} {collection}", db.system.name of the engine): called on the I/O thread just before the
 // request's database work is queued; the returned function is called once when that work has
 // answered (ok = false for a database/internal failure), on a database thread.
 using DbSpanHook = std::function<std::function<void(bool ok)>(const RequestContext& ctx,
                                                               const char* operation, const char* collection)>;
 
 struct ApiOptions {
-  std::string database_url;  // sqlite:<path>
+  std::string database_url;  // DATABASE_URL; the store's factory picks the engine
   int db_readers = 2;
   std::size_t db_max_batch = 512;  // writes per group commit
   // Optional timing hook for db_query_duration_seconds{operation} ("read", "write_batch", "commit"),
@@ -43,16 +43,17 @@ struct ApiOptions {
   DbSpanHook db_span;  // optional
 };
 
-// Owns the store and the service. Thread-safe after open().
-class Backend {
+// The /api/v1 REST service: owns the store and the task service and answers the route table.
+// Thread-safe after open().
+class RestApi {
  public:
   // Opens the database (creating parent directories) and applies pending migrations.
-  static Result<std::unique_ptr<Backend>> open(const ApiOptions& options, log::Logger& logger);
-  ~Backend();
-  Backend(const Backend&) = delete;
-  Backend& operator=(const Backend&) = delete;
+  static Result<std::unique_ptr<RestApi>> open(const ApiOptions& options, log::Logger& logger);
+  ~RestApi();
+  RestApi(const RestApi&) = delete;
+  RestApi& operator=(const RestApi&) = delete;
 
-  // Every /api/v1 route. The Backend must outlive the router's use.
+  // Every /api/v1 route. The RestApi must outlive the router's use.
   void register_routes(http::Router& router);
   // For /health/ready. The blocking form runs SELECT 1 on a dedicated connection (microseconds; a
   // lock wait is capped at 100 ms), so it is fit for an I/O thread and is not queued behind reads.
@@ -66,7 +67,7 @@ class Backend {
 
  private:
   struct Impl;
-  explicit Backend(std::unique_ptr<Impl> impl);
+  explicit RestApi(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

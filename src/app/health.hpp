@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.hpp"
 #include "http/router.hpp"
 
 namespace taskman::app {
@@ -18,6 +19,8 @@ struct CheckResult {
 
 class Health {
  public:
+  // Check durations are measured on `clock` (the process's one Clock; a ManualClock in tests).
+  explicit Health(const Clock& clock = SteadyClock::instance()) : clock_(clock) {}
   // A failed critical check makes ready 503; a degraded one keeps 200 (SPEC §6).
   void add_check(std::string name, std::function<CheckResult()> check);
   void set_ready(bool ready) { ready_ = ready; }
@@ -36,6 +39,7 @@ class Health {
     std::string name;
     std::function<CheckResult()> fn;
   };
+  const Clock& clock_;
   std::vector<Check> checks_;
   std::function<void(const std::string&, bool, double)> hook_;
   std::atomic<bool> ready_{false};

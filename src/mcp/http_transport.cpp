@@ -75,9 +75,6 @@ http::Headers sse_headers(const std::string& session_id) {
   return h;
 }
 
-// Priming events have empty data, which clients before 2025-11-25 cannot parse (SDK behaviour).
-bool wants_priming(std::string_view version) { return version >= "2025-11-25"; }
-
 }  // namespace
 
 // One client's state on this transport. The GET stream and the replay buffer live here.
@@ -125,13 +122,12 @@ struct HttpTransport::HttpSession {
 namespace {
 // The revision that decides SSE details (priming events) for a stream: the one the session
 // negotiated, which a client may not restate in every header (the conformance suite sends
-// 2025-03-26 on a 2025-11-25 session); the header only when there is no session.
-std::string stream_version(const HttpTransport::HttpSession& hs, std::optional<std::string_view> header) {
+// 2025-03-26 on a 2025-11-25 session); the header's only when the session has none yet.
+const Revision& stream_revision(const HttpTransport::HttpSession& hs, const Revision& header_revision) {
   if (hs.session) {
-    std::string negotiated = hs.session->protocol_version();
-    if (!negotiated.empty()) return negotiated;
+    if (const Revision* negotiated = hs.session->revision()) return *negotiated;
   }
-  return std::string(header.value_or(kDefaultHttpVersion));
+  return header_revision;
 }
 }  // namespace
 
@@ -139,11 +135,12 @@ std::string stream_version(const HttpTransport::HttpSession& hs, std::optional<s
 // stream that carries the related messages and then the response (§Sending Messages to the Server).
 class HttpTransport::HttpExchange : public Exchange {
  public:
-  HttpExchange(http::Responder responder, std::shared_ptr<HttpSession> hs, std::string version,
+  // header_revision: what the request's MCP-Protocol-Version header names (or implies).
+  HttpExchange(http::Responder responder, std::shared_ptr<HttpSession> hs, const Revision& header_revision,
                std::chrono::milliseconds retry, std::function<void()> on_done)
       : responder_(std::move(responder)),
         hs_(std::move(hs)),
-        version_(std::move(version)),
+        header_revision_(header_revision),
         retry_(retry),
         on_done_(std::move(on_done)) {
     std::lock_guard lock(hs_->mu);
@@ -206,8 +203,10 @@ class HttpTransport::HttpExchange : public Exchange {
   void open_stream_locked() {
     stream_ = responder_->stream(200, sse_headers(hs_->id));
     responder_.reset();
-    // The priming event carries an id so the client can resume this stream (§Resumability).
-    if (hs_->resumable && wants_priming(version_)) {
+    // The priming event carries an id so the client can resume this stream (§Resumability). The
+    // revision is looked up now, not at construction: an initialize request has negotiated it by
+    // the time anything is streamed.
+    if (hs_->resumable && stream_revision(*hs_, header_revision_).has(Feature::kSsePriming)) {
       std::string text = hs_->record(stream_no_, nullptr);
       if (retry_.count() > 0)
         text.insert(text.find("data:"), "retry: " + std::to_string(retry_.count()) + "\n");
@@ -222,7 +221,7 @@ class HttpTransport::HttpExchange : public Exchange {
   std::mutex mu_;  // orders writes: related messages, then the response
   std::optional<http::Responder> responder_;
   std::shared_ptr<HttpSession> hs_;
-  const std::string version_;
+  const Revision& header_revision_;
   const std::chrono::milliseconds retry_;
   std::function<void()> on_done_;
   std::uint64_t stream_no_ = 0;
@@ -428,11 +427,15 @@ void HttpTransport::handle_post(http::Request& req, http::Responder responder) {
   Message msg = std::move(std::get<Message>(decoded));
   const bool is_initialize = msg.kind == MessageKind::kRequest && msg.method == "initialize";
   const auto version_header = req.headers.get(kVersionHeader);
-  if (!is_initialize && version_header && !is_supported_version(*version_header)) {
+  // initialize negotiates in its body (the server's job); any other request names its revision in
+  // the header, which must be one the revision table knows.
+  const Revision* header_revision = revision_for_header(version_header);
+  if (!is_initialize && !header_revision) {
     return responder.send(
         rpc_error_response(400, rpc::kConnectionClosed,
                            "Bad Request: Unsupported protocol version: " + std::string(*version_header)));
   }
+  if (!header_revision) header_revision = revision_for_header(std::nullopt);
 
   std::shared_ptr<HttpSession> hs;
   std::function<void()> on_done;
@@ -443,8 +446,7 @@ void HttpTransport::handle_post(http::Request& req, http::Responder responder) {
     hs = std::make_shared<HttpSession>();
     hs->resumable = false;
     hs->session = server_.open_session("stateless-" + random_hex(8));
-    if (!is_initialize)
-      hs->session->assume_initialized(std::string(version_header.value_or(kDefaultHttpVersion)));
+    if (!is_initialize) hs->session->assume_initialized(*header_revision);
     on_done = [this, s = hs->session] { server_.close_session(s); };
   } else if (is_initialize) {
     hs = create_session(error);
@@ -463,13 +465,8 @@ void HttpTransport::handle_post(http::Request& req, http::Responder responder) {
     return responder.send(std::move(r));
   }
 
-  const std::string version = is_initialize && msg.params.is_object() &&
-                                      msg.params.contains("protocolVersion") &&
-                                      msg.params["protocolVersion"].is_string()
-                                  ? negotiate_version(msg.params["protocolVersion"].get<std::string>())
-                                  : stream_version(*hs, version_header);
-  auto exchange = std::make_shared<HttpExchange>(std::move(responder), hs, version, options_.sse_retry,
-                                                 std::move(on_done));
+  auto exchange = std::make_shared<HttpExchange>(std::move(responder), hs, *header_revision,
+                                                 options_.sse_retry, std::move(on_done));
   if (hs->resumable) {
     std::lock_guard lock(hs->mu);
     hs->exchanges[exchange->stream_no()] = exchange;
@@ -484,7 +481,8 @@ void HttpTransport::handle_post(http::Request& req, http::Responder responder) {
 }
 
 // GET and DELETE: the origin check, and a stateless server has neither streams nor sessions.
-std::optional<http::Response> HttpTransport::refuse_stream_or_session_request(const http::Request& req) const {
+std::optional<http::Response> HttpTransport::refuse_stream_or_session_request(
+    const http::Request& req) const {
   if (auto forbidden = check_origin(req)) return forbidden;
   if (!options_.stateless) return std::nullopt;
   http::Response r = rpc_error_response(405, rpc::kConnectionClosed, "Method Not Allowed: stateless server");
@@ -502,12 +500,13 @@ void HttpTransport::handle_get(http::Request& req, http::Responder responder) {
   auto hs = find_session(req, error);
   if (!hs) return responder.send(std::move(error));
   const auto version_header = req.headers.get(kVersionHeader);
-  if (version_header && !is_supported_version(*version_header)) {
+  const Revision* header_revision = revision_for_header(version_header);
+  if (!header_revision) {
     return responder.send(
         rpc_error_response(400, rpc::kConnectionClosed,
                            "Bad Request: Unsupported protocol version: " + std::string(*version_header)));
   }
-  const std::string version = stream_version(*hs, version_header);
+  const Revision& revision = stream_revision(*hs, *header_revision);
 
   // §Resumability: Last-Event-ID "<stream>_<seq>" resumes that stream after that event.
   if (const auto last = req.headers.get("Last-Event-ID")) {
@@ -549,7 +548,7 @@ void HttpTransport::handle_get(http::Request& req, http::Responder responder) {
     previous = std::exchange(hs->get_stream, stream);
   }
   if (previous) previous->close();
-  if (wants_priming(version)) stream->write(hs->record(0, nullptr));
+  if (revision.has(Feature::kSsePriming)) stream->write(hs->record(0, nullptr));
   if (const auto last = req.headers.get("Last-Event-ID")) {
     const std::string_view v = trim(*last);
     if (v.starts_with("0_")) {

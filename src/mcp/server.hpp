@@ -1,183 +1,32 @@
 #pragma once
-// The MCP server core: lifecycle and version negotiation, capabilities, dispatch of requests to
-// registered tools/resources/prompts, notifications, cancellation, pagination and server->client
-// requests. Transport-independent: stdio and Streamable HTTP feed it messages and give it an
-// Exchange per request to answer through. Knows nothing about what the tools do.
+// The MCP server core: lifecycle and version negotiation (over the revision table), capabilities,
+// dispatch of requests through a method table per revision to registered tools/resources/prompts,
+// notifications, cancellation, pagination and server->client requests. The session is in
+// session.hpp, the per-call context in call_context.hpp, the method handlers in server_methods.cpp.
+// Transport-independent: stdio and Streamable HTTP feed it messages and give it an Exchange per
+// request to answer through. Knows nothing about what the tools do.
 //
 // Threading: every public member is thread-safe. Handlers are called on the thread that delivered
 // the request and must not block it; they may complete (reply) later, from any thread, exactly once.
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <optional>
-#include <set>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
 #include "core/context.hpp"
 #include "core/result.hpp"
+#include "mcp/call_context.hpp"
 #include "mcp/json_rpc.hpp"
+#include "mcp/revision.hpp"
+#include "mcp/session.hpp"
 #include "mcp/types.hpp"
 
 namespace taskman::mcp {
 
-// The reply channel of one incoming request, implemented by the transport. Messages related to
-// the request (progress, log messages, server->client requests) go out through send_related()
-// before the response; finish() is called exactly once.
-class Exchange {
- public:
-  virtual ~Exchange() = default;
-  virtual void send_related(const Json& message) = 0;
-  // nullopt: no response is due (the request was cancelled, MCP cancellation §Behavior).
-  virtual void finish(std::optional<Json> response) = 0;
-  // Ends the transport-level stream of this request while the call goes on (Streamable HTTP SSE
-  // polling, SEP-1699): the client reconnects with Last-Event-ID to collect the rest.
-  virtual void close_stream() {}
-};
-
-// Sends a message not tied to any request (resource updates; requests outside a call). Returns
-// false when the message could not be delivered (e.g. no GET stream open).
-using OutboundFn = std::function<bool(const Json&)>;
-
-template <class T>
-using Reply = std::function<void(Result<T>)>;
-
-class CallContext;
-class Server;
-
-// One client connection's protocol state. Created by a transport through Server::open_session().
-class Session : public std::enable_shared_from_this<Session> {
- public:
-  Server& server() const { return server_; }
-  Session(Server& server, std::string id);
-  ~Session();
-  const std::string& id() const { return id_; }
-  bool initialized() const;
-  std::string protocol_version() const;
-  Json client_capabilities() const;
-  Json client_info() const;
-  std::optional<LogLevel> log_level() const;
-  bool subscribed(const std::string& uri) const;
-  std::size_t in_flight() const;
-
-  // Marks the session initialized without a handshake (Streamable HTTP stateless mode).
-  void assume_initialized(std::string protocol_version);
-  void set_outbound(OutboundFn fn);
-  // Sends a message on the outbound channel; false when there is none or it failed.
-  bool send_unrelated(const Json& message);
-  // A server->client request outside any call (on the outbound channel).
-  void request(std::string method, Json params, std::function<void(Result<Json>)> on_answer);
-  // The client can no longer answer (stdin EOF): pending and future server->client requests fail at
-  // once, while calls in flight may still finish and be answered.
-  void end_input();
-  // Ends the session: in-flight calls are told they are cancelled, pending server->client requests
-  // fail. Idempotent.
-  void close();
-  bool closed() const;
-  // Blocks until no request is in flight or `timeout` passed; true when drained.
-  bool wait_idle(std::chrono::milliseconds timeout);
-
- private:
-  friend class Server;
-  friend class CallContext;
-  // Registers a server->client request; returns its id. on_answer runs once (answer or failure).
-  Json add_pending(std::function<void(Result<Json>)> on_answer);
-  void resolve(const Json& id, Result<Json> answer);
-  bool add_in_flight(const Json& id, const std::shared_ptr<CallContext>& ctx);
-  void remove_in_flight(const Json& id);
-  void cancel(const Json& id, const std::string& reason);
-
-  Server& server_;
-  const std::string id_;
-  mutable std::mutex mu_;  // guards everything below
-  std::condition_variable idle_cv_;
-  bool initialized_ = false;
-  bool closed_ = false;
-  bool input_ended_ = false;
-  std::string protocol_version_;
-  Json client_capabilities_ = Json::object();
-  Json client_info_ = Json::object();
-  std::optional<LogLevel> log_level_;
-  std::set<std::string> subscriptions_;
-  std::int64_t next_request_id_ = 1;
-  std::map<std::string, std::function<void(Result<Json>)>> pending_;
-  std::map<std::string, std::shared_ptr<CallContext>> in_flight_;
-  OutboundFn outbound_;
-};
-
-// What a handler knows about the request it serves, and how it talks back while running.
-// Shared: an asynchronous handler keeps the shared_ptr until it replies.
-class CallContext : public std::enable_shared_from_this<CallContext> {
- public:
-  CallContext(std::shared_ptr<Session> session, std::shared_ptr<Exchange> exchange, Json id,
-              std::string method, Json params, RequestContext request_context);
-
-  const Json& request_id() const { return id_; }
-  const std::string& method() const { return method_; }
-  const Json& params() const { return params_; }
-  // params._meta (progressToken, traceparent, ...), or null.
-  const Json& meta() const { return meta_; }
-  const RequestContext& request_context() const { return request_context_; }
-  std::chrono::steady_clock::time_point started() const { return started_; }
-  // For tools/call: the tool name (empty otherwise or when absent).
-  std::string tool_name() const;
-  Session& session() const { return *session_; }
-  const std::string& session_id() const { return session_->id(); }
-
-  bool has_progress_token() const { return !progress_token_.is_null(); }
-  // notifications/progress for params._meta.progressToken (no-op without one). Progress must
-  // increase between calls (MCP progress §Behavior); callers pass increasing values.
-  void progress(double progress, std::optional<double> total = std::nullopt, std::string message = {});
-  // notifications/message, sent when `level` passes the session's logging/setLevel threshold.
-  void log(LogLevel level, Json data, std::string logger = {});
-  // A server->client request (sampling/createMessage, elicitation/create, roots/list) sent along
-  // with this call; on_answer runs once with the client's result or an Error.
-  void request(std::string method, Json params, std::function<void(Result<Json>)> on_answer);
-
-  // Asks the transport to close this call's stream now; the client resumes it later (no-op on
-  // transports that cannot resume).
-  void close_stream();
-
-  // For the call start hook only (before the handler sees the context): the hook's span ids.
-  RequestContext& mutable_request_context() { return request_context_; }
-  // Opaque per-call state of the start hook (its span), kept until the call ends.
-  void set_telemetry(std::shared_ptr<void> state) { telemetry_ = std::move(state); }
-  const std::shared_ptr<void>& telemetry() const { return telemetry_; }
-
-  bool cancelled() const { return cancelled_.load(); }
-  // fn runs once when the client cancels this call (at once when it already has).
-  void on_cancel(std::function<void()> fn);
-
- private:
-  friend class Server;
-  friend class Session;
-  void cancel();
-  // Sends the response (or nothing when cancelled) and ends the call. Later calls are ignored.
-  void finish(std::variant<Json, RpcError> outcome);
-  void send_related(const Json& message);
-
-  std::shared_ptr<Session> session_;
-  std::shared_ptr<Exchange> exchange_;
-  const Json id_;
-  const std::string method_;
-  const Json params_;
-  Json meta_;
-  Json progress_token_;
-  RequestContext request_context_;  // set in the constructor and by the start hook, before any handler
-  std::shared_ptr<void> telemetry_;
-  const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
-  std::atomic<bool> cancelled_{false};
-  std::atomic<bool> finished_{false};
-  std::mutex mu_;  // guards cancel_callbacks_
-  std::vector<std::function<void()>> cancel_callbacks_;
-};
-
-using CallPtr = std::shared_ptr<CallContext>;
 // Tools reply with a CallToolResult object; an Error becomes a result with isError: true.
 using ToolHandler = std::function<void(CallPtr ctx, Json arguments, Reply<Json> reply)>;
 // Resource readers reply with the `contents` array. kNotFound -> -32002, kInvalidArgument -> -32602.
@@ -287,18 +136,49 @@ class Server {
     PromptHandler handler;
   };
 
+  // One entry of a revision's method table. `offered` says whether this server offers the method
+  // (its capability has something registered); null means always.
+  using MethodFn = void (Server::*)(const CallPtr& ctx);
+  struct Method {
+    MethodFn fn = nullptr;
+    bool (Server::*offered)() const = nullptr;
+    bool before_initialize = false;  // may be called before the handshake (initialize, ping)
+  };
+  using MethodTable = std::map<std::string, Method, std::less<>>;
+  // The handler of `method` in `revision` (server_methods.cpp); throws std::logic_error for a
+  // method the revision lists but no handler serves, so a new revision cannot miss one.
+  static Method method_for(const Revision& revision, std::string_view method);
+  // The revision a request is served in: the session's negotiated one, or the latest before the
+  // handshake.
+  const Revision& revision_for(const CallContext& ctx) const;
+
   void dispatch(const CallPtr& ctx);
+  // Method handlers (server_methods.cpp).
   void on_initialize(const CallPtr& ctx);
+  void on_ping(const CallPtr& ctx);
   void on_set_level(const CallPtr& ctx);
+  void on_tools_list(const CallPtr& ctx);
   void on_tools_call(const CallPtr& ctx);
+  void on_resources_list(const CallPtr& ctx);
+  void on_templates_list(const CallPtr& ctx);
   void on_resources_read(const CallPtr& ctx);
-  void on_subscribe(const CallPtr& ctx, bool subscribe);
+  void on_subscribe(const CallPtr& ctx);
+  void on_unsubscribe(const CallPtr& ctx);
+  void subscribe(const CallPtr& ctx, bool on);
+  void on_prompts_list(const CallPtr& ctx);
   void on_prompts_get(const CallPtr& ctx);
   void on_complete(const CallPtr& ctx);
+  bool offers_logging() const { return logging_; }
+  bool offers_tools() const { return !tools_.empty(); }
+  bool offers_resources() const { return !resources_.empty() || !templates_.empty(); }
+  bool offers_prompts() const { return !prompts_.empty(); }
+  bool offers_completions() const { return static_cast<bool>(completion_); }
   // {key: page, nextCursor?} from all items, or -32602 for a cursor this server did not issue.
   std::variant<Json, RpcError> paginate(const Json& params, const char* key, Json all) const;
 
   ServerOptions options_;
+  // Indexed like revisions(): the method table of each revision, built once in the constructor.
+  std::vector<MethodTable> method_tables_;
   std::vector<ToolEntry> tools_;
   std::map<std::string, std::size_t, std::less<>> tool_index_;
   std::vector<ResourceEntry> resources_;

@@ -1,16 +1,8 @@
 #include "mcp/types.hpp"
 
+#include <array>
+
 namespace taskman::mcp {
-
-bool is_supported_version(std::string_view version) {
-  for (auto v : kSupportedVersions)
-    if (v == version) return true;
-  return false;
-}
-
-std::string negotiate_version(std::string_view requested) {
-  return std::string(is_supported_version(requested) ? requested : kLatestVersion);
-}
 
 namespace {
 constexpr std::array<const char*, 8> kLevelNames = {"debug", "info",     "notice", "warning",

@@ -1,7 +1,6 @@
 #pragma once
-// MCP definitions a server exposes (tools, resources, templates, prompts), the version table,
-// log levels, and helpers that build content blocks. No task knowledge.
-#include <array>
+// MCP definitions a server exposes (tools, resources, templates, prompts), log levels, and helpers
+// that build content blocks. No task knowledge. The revisions are in revision.hpp.
 #include <functional>
 #include <optional>
 #include <string>
@@ -12,17 +11,6 @@
 #include "mcp/json_rpc.hpp"
 
 namespace taskman::mcp {
-
-// Newest first. 2025-11-25 is preferred; older clients are answered in their own revision.
-inline constexpr std::array<std::string_view, 3> kSupportedVersions = {"2025-11-25", "2025-06-18",
-                                                                       "2025-03-26"};
-inline constexpr std::string_view kLatestVersion = kSupportedVersions[0];
-// Streamable HTTP §Protocol Version Header: assume this when the header is absent.
-inline constexpr std::string_view kDefaultHttpVersion = "2025-03-26";
-
-bool is_supported_version(std::string_view version);
-// Lifecycle §Version Negotiation: the requested version when supported, else the latest.
-std::string negotiate_version(std::string_view requested);
 
 // RFC 5424 severities, in increasing order, as MCP's logging utility names them.
 enum class LogLevel { kDebug, kInfo, kNotice, kWarning, kError, kCritical, kAlert, kEmergency };

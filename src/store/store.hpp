@@ -1,10 +1,10 @@
 #pragma once
-// Storage interface: the domain talks to this, never to SQL. An implementation (SQLite today,
-// PostgreSQL later) provides transactions whose operations are expressed in records, and runs
-// them off the caller's thread: reads on a pool of reader connections, writes on one writer that
-// group-commits (every queued write runs in its own savepoint inside one transaction, which is
-// committed once). Completion callbacks run on the database threads, after the commit, so a
-// successful write callback means the change is durable.
+// Storage interface: the domain talks to this, never to SQL. An engine (SQLite today, PostgreSQL
+// later) provides transactions whose operations are expressed in records; the shared job runner
+// (job_runner.hpp) runs them off the caller's thread: reads on a pool of reader connections,
+// writes on one writer that group-commits (every queued write runs in its own savepoint inside one
+// transaction, which is committed once). Completion callbacks run on the database threads, after
+// the commit, so a successful write callback means the change is durable.
 #include <chrono>
 #include <cstdint>
 #include <exception>
@@ -74,6 +74,11 @@ class Store {
  public:
   virtual ~Store() = default;
 
+  // The engine that runs ("sqlite"), e.g. for the db.system.name span attribute.
+  virtual std::string_view engine() const = 0;
+  // The schema version of the open database (after migration at open, the newest this build knows).
+  virtual int schema_version() const = 0;
+
   template <class T>
   using ReadFn = std::function<Result<T>(ReadTx&)>;
   template <class T>
@@ -128,8 +133,8 @@ class Store {
 
   // Liveness probe: SELECT 1 on a reader connection; `done` runs on a database thread.
   virtual void ping(std::function<void(Status)> done) = 0;
-  // Blocking form (waits at most `timeout`). The default goes through ping(); the SQLite store
-  // answers from a dedicated connection, so a deep read queue cannot hold a health check up.
+  // Blocking form (waits at most `timeout`). The default goes through ping(); an engine may answer
+  // from a dedicated connection (SQLite does), so a deep read queue cannot hold a health check up.
   virtual Status ping_sync(std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
   // Stops taking work, finishes what is queued, closes connections. Idempotent.
   virtual void close() = 0;
@@ -162,10 +167,19 @@ struct StoreOptions {
   QueryObserver observer;  // optional
 };
 
-// Opens the store named by a DATABASE_URL: "sqlite:<path>" (parent directories are created).
-// "postgres://..." is reserved for the PostgreSQL implementation.
+// The factory (factory.cpp), the one place that reads a DATABASE_URL. Opens the store it names:
+// "sqlite:<path>" (parent directories are created). "postgres://..." is reserved for the
+// PostgreSQL engine and refused by this build.
 Result<std::unique_ptr<Store>> open_store(std::string_view database_url, const StoreOptions& options = {});
 // Applies pending migrations and returns the resulting schema version.
 Result<int> migrate_database(std::string_view database_url);
+
+// What a DATABASE_URL names, without opening it: the engine ("sqlite") and the database within it
+// (for SQLite the file path), e.g. for the db.system.name and db.namespace span attributes.
+struct DatabaseTarget {
+  std::string engine;
+  std::string name;
+};
+Result<DatabaseTarget> describe_database(std::string_view database_url);
 
 }  // namespace taskman::store

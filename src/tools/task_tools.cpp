@@ -312,11 +312,15 @@ std::string explain_status(const RestResult& r, const RestCall& call) {
       return "Too large: " + detail + ". Send less data.";
     case 422:
       return "Rejected: " + detail + ". Change the arguments and call the tool again.";
-    case 429:
-      return "The backend is busy: " + detail + ". Retry in a few seconds.";
     default:
-      if (r.status >= 500) return "The backend failed (HTTP " + std::to_string(r.status) + "): " + detail +
-                                  ". Retry later.";
+      if (r.status == 429 || r.status >= 500) {
+        // Said as answered (a gateway in front of the backend answers 502/503/504 with no problem body).
+        std::string text = "The backend answered " + client::describe_status(r.status);
+        if (r.attempts > 1) text += " (" + std::to_string(r.attempts) + " attempts)";
+        if (detail != "HTTP " + std::to_string(r.status)) text += ": " + detail;
+        if (r.retry_after_ms < 0) return text + ". Retry later.";
+        return text + ". Retry in " + std::to_string((r.retry_after_ms + 999) / 1000) + " s.";
+      }
       return "Unexpected answer from the backend (HTTP " + std::to_string(r.status) + "): " + detail + ".";
   }
 }

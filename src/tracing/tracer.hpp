@@ -48,8 +48,9 @@ using UnixClock = std::function<std::uint64_t()>;
 std::uint64_t system_unix_nanos();
 
 struct TracerOptions {
-  // false (OTEL_SDK_DISABLED=true or tracing switched off): spans record nothing and the incoming
-  // sampled flag passes through unchanged, like the OTel API without an SDK.
+  // false (OTEL_SDK_DISABLED=true or tracing switched off): spans record nothing and a span with a
+  // valid parent carries the parent's context unchanged (ids, flags, tracestate), like the OTel API
+  // without an SDK; so context still propagates and logs still correlate.
   bool enabled = true;
   SamplerConfig sampler;
   // OTEL_DEBUG: each finished sampled span as one OTLP/JSON line (null: off). Lines are written whole.

@@ -382,6 +382,33 @@ TEST(Tracer, DisabledTracerRecordsNothingAndPassesTheFlagThrough) {
   EXPECT_TRUE(processor.spans().empty());
 }
 
+// The OTel API without an SDK: a disabled tracer's span is the parent's context, so what the caller
+// sent (trace id, span id, flags, tracestate) is what goes downstream and into the logs.
+TEST(Tracer, DisabledTracerKeepsTheParentsContextForPropagation) {
+  Tracer tracer({.enabled = false});
+  for (bool sampled : {true, false}) {
+    SpanContext parent = remote_parent(sampled);
+    parent.trace_state.put("vendor", "v1");
+    Span span = tracer.start_span("x", SpanKind::kServer, parent);
+    EXPECT_FALSE(span.is_recording());
+    EXPECT_EQ(span.context().trace_id, parent.trace_id);
+    EXPECT_EQ(span.context().span_id, parent.span_id);
+    EXPECT_EQ(span.context().sampled(), sampled);
+    EXPECT_EQ(format_traceparent(span.context()), format_traceparent(parent));
+    EXPECT_EQ(span.context().trace_state.to_header(), "vendor=v1");
+    RequestContext ctx;
+    span.fill(ctx);
+    EXPECT_EQ(ctx.trace_id, parent.trace_id_hex());
+    EXPECT_EQ(ctx.span_id, parent.span_id_hex());
+  }
+  // Enabled but sampled out: a span of its own (the SDK rule), same trace, the sampler's flag.
+  Tracer ratio0({.enabled = true, .sampler = {SamplerKind::kTraceIdRatio, 0.0}});
+  Span unsampled = ratio0.start_span("y", SpanKind::kServer, remote_parent(false));
+  EXPECT_EQ(unsampled.context().trace_id, remote_parent(false).trace_id);
+  EXPECT_NE(unsampled.context().span_id, remote_parent(false).span_id);
+  EXPECT_FALSE(unsampled.context().sampled());
+}
+
 TEST(Tracer, MovedSpanEndsOnce) {
   CollectingProcessor processor;
   Tracer tracer({}, &processor);

@@ -1,102 +1,63 @@
-// SQLite store against real files in a temporary directory.
+// The store contract: what every engine must do, run against each engine of this build through
+// the factory (open_store) and the Store interface only. A new engine joins by one entry in
+// kEngines at the end of this file.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <algorithm>
 #include <atomic>
-#include <filesystem>
+#include <functional>
 #include <future>
+#include <ostream>
+#include <stdexcept>
+#include <string>
 #include <thread>
 
-#include "core/text.hpp"
-#include "support/temp_dir.hpp"
-#include "store/sqlite_store.hpp"
 #include "store/store.hpp"
+#include "store/store_testing.hpp"
+#include "support/temp_dir.hpp"
 
 namespace taskman::store {
 namespace {
 
-using testing::TempDir;
+using namespace store::testing;
+using taskman::testing::TempDir;
 
-template <class T>
-Result<T> write_sync(Store& s, Store::WriteFn<T> fn) {
-  std::promise<Result<T>> p;
-  auto f = p.get_future();
-  s.write<T>(std::move(fn), [&p](Result<T> r) { p.set_value(std::move(r)); });
-  return f.get();
-}
-
-template <class T>
-Result<T> read_sync(Store& s, Store::ReadFn<T> fn) {
-  std::promise<Result<T>> p;
-  auto f = p.get_future();
-  s.read<T>(std::move(fn), [&p](Result<T> r) { p.set_value(std::move(r)); });
-  return f.get();
-}
-
-Project project(const std::string& id, const std::string& name, TimeMs at = 1000) {
-  return Project{id, name, "", at, at};
-}
-
-Task task(const std::string& id, TimeMs at) {
-  Task t;
-  t.id = id;
-  t.title = "task " + id;
-  t.created_at = t.updated_at = at;
-  return t;
-}
-
-// Holds the writer inside a job until released, so the jobs queued meanwhile form one batch.
-class WriterGate {
- public:
-  explicit WriterGate(Store& s) {
-    auto entered = entered_.get_future();
-    auto release = release_.get_future().share();
-    s.write<bool>(
-        [this, release](WriteTx&) -> Result<bool> {
-          entered_.set_value();
-          release.wait();
-          return true;
-        },
-        [](Result<bool>) {});
-    entered.wait();
-  }
-  void open() { release_.set_value(); }
-
- private:
-  std::promise<void> entered_;
-  std::promise<void> release_;
+// An engine under test: the name its stores report, and the URL of a fresh database `name`
+// (distinct names are distinct databases) set up for one test in `dir`.
+struct EngineUnderTest {
+  std::string name;
+  std::function<std::string(const TempDir& dir, const std::string& name)> url;
 };
 
-class StoreTest : public ::testing::Test {
+void PrintTo(const EngineUnderTest& engine, std::ostream* os) { *os << engine.name; }
+
+class StoreContract : public ::testing::TestWithParam<EngineUnderTest> {
  protected:
   void SetUp() override {
-    auto s = open_store("sqlite:" + dir_.file("sub/dir/t.db"));
+    url_ = url_for("t");
+    auto s = open_store(url_);
     ASSERT_TRUE(s.ok()) << s.error().message;
     store_ = std::move(*s);
   }
+  std::string url_for(const std::string& name) const { return GetParam().url(dir_, name); }
+
   TempDir dir_;
+  std::string url_;
   std::unique_ptr<Store> store_;
 };
 
-TEST_F(StoreTest, CreatesParentDirectoriesAndMigrates) {
-  EXPECT_TRUE(std::filesystem::exists(dir_.file("sub/dir/t.db")));
-  auto v = migrate_database("sqlite:" + dir_.file("sub/dir/t.db"));
+TEST_P(StoreContract, ReportsItsEngineAndTheSchemaVersionMigrationReaches) {
+  EXPECT_EQ(store_->engine(), GetParam().name);
+  EXPECT_GE(store_->schema_version(), 1);
+  auto v = migrate_database(url_);
   ASSERT_TRUE(v.ok()) << v.error().message;
-  EXPECT_EQ(*v, sqlite_schema_version());
+  EXPECT_EQ(*v, store_->schema_version());
+  auto target = describe_database(url_);
+  ASSERT_TRUE(target.ok()) << target.error().message;
+  EXPECT_EQ(target->engine, GetParam().name);
   EXPECT_TRUE(store_->ping_sync().ok());
 }
 
-TEST_F(StoreTest, RejectsUnknownUrls) {
-  EXPECT_EQ(open_store("mysql://x").error().code, ErrorCode::kInvalidArgument);
-  EXPECT_EQ(open_store("sqlite:").error().code, ErrorCode::kInvalidArgument);
-}
-
-TEST_F(StoreTest, GroupCommitRollsBackOnlyTheFailingJob) {
+TEST_P(StoreContract, GroupCommitRollsBackOnlyTheFailingJob) {
   ASSERT_TRUE(write_sync<bool>(*store_, [](WriteTx& tx) -> Result<bool> {
                 auto st = tx.insert_project(project("p0", "taken"));
                 if (!st) return st.take_error();
@@ -155,7 +116,7 @@ TEST_F(StoreTest, GroupCommitRollsBackOnlyTheFailingJob) {
   EXPECT_EQ(after.writes - before.writes, 5u);
 }
 
-TEST_F(StoreTest, TaskRoundTripWithListsAndCascadingDelete) {
+TEST_P(StoreContract, TaskRoundTripWithListsAndCascadingDelete) {
   Task a = task("a", 1), b = task("b", 2), c = task("c", 3);
   b.labels = {"x", "y"};
   b.depends_on = {"a"};
@@ -194,7 +155,7 @@ TEST_F(StoreTest, TaskRoundTripWithListsAndCascadingDelete) {
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
 }
 
-TEST_F(StoreTest, FullTextQueryTreatsOperatorsAsWords) {
+TEST_P(StoreContract, FullTextQueryTreatsOperatorsAsWords) {
   Task a = task("a", 1);
   a.title = "Fix the login bug";
   Task b = task("b", 2);
@@ -224,7 +185,7 @@ TEST_F(StoreTest, FullTextQueryTreatsOperatorsAsWords) {
   }
 }
 
-TEST_F(StoreTest, FullTextIndexFollowsUpdatesDeletesAndRollbacks) {
+TEST_P(StoreContract, FullTextIndexFollowsUpdatesDeletesAndRollbacks) {
   auto search = [&](std::string q) {
     auto r = read_sync<std::vector<Task>>(*store_, [q](ReadTx& tx) {
       TaskListQuery lq;
@@ -285,43 +246,20 @@ TEST_F(StoreTest, FullTextIndexFollowsUpdatesDeletesAndRollbacks) {
   EXPECT_EQ(search("banana"), V{});
 }
 
-TEST_F(StoreTest, CorruptEnumIsAnInternalErrorNotUndefinedBehaviour) {
-  ASSERT_TRUE(write_sync<bool>(*store_, [&](WriteTx& tx) -> Result<bool> {
-                if (auto st = tx.insert_task(task("a", 1)); !st) return st.take_error();
-                if (auto st = tx.insert_task(task("b", 2)); !st) return st.take_error();
-                return true;
-              }).ok());
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(dir_.file("sub/dir/t.db").c_str(), &db), SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
-  ASSERT_EQ(
-      sqlite3_exec(
-          db,
-          "UPDATE tasks SET status = 'bogus' WHERE id = 'a'; UPDATE tasks SET priority = 9 WHERE id = 'b'",
-          nullptr, nullptr, nullptr),
-      SQLITE_OK);
-  sqlite3_close(db);
-  for (const char* id : {"a", "b"}) {
-    auto r = read_sync<std::optional<Task>>(*store_, [id](ReadTx& tx) { return tx.get_task(id); });
-    ASSERT_FALSE(r.ok()) << id;
-    EXPECT_EQ(r.error().code, ErrorCode::kInternal);
-  }
-}
-
-TEST_F(StoreTest, CommittedWritesSurviveReopen) {
+TEST_P(StoreContract, CommittedWritesSurviveReopen) {
   ASSERT_TRUE(write_sync<bool>(*store_, [](WriteTx& tx) -> Result<bool> {
                 if (auto st = tx.insert_project(project("p", "kept")); !st) return st.take_error();
                 return true;
               }).ok());
   store_->close();
-  auto s = open_store("sqlite:" + dir_.file("sub/dir/t.db"));
+  auto s = open_store(url_);
   ASSERT_TRUE(s.ok());
   auto p = read_sync<std::optional<Project>>(**s, [](ReadTx& tx) { return tx.get_project("p"); });
   ASSERT_TRUE(p.ok() && p->has_value());
   EXPECT_EQ((*p)->name, "kept");
 }
 
-TEST_F(StoreTest, ClosedStoreAnswersUnavailable) {
+TEST_P(StoreContract, ClosedStoreAnswersUnavailable) {
   store_->close();
   auto r = write_sync<bool>(*store_, [](WriteTx&) -> Result<bool> { return true; });
   ASSERT_FALSE(r.ok());
@@ -332,11 +270,10 @@ TEST_F(StoreTest, ClosedStoreAnswersUnavailable) {
   EXPECT_EQ(store_->ping_sync().error().code, ErrorCode::kUnavailable);
 }
 
-TEST(StoreBackpressure, FullQueueIsRefusedAtOnceAndCloseFinishesQueuedWork) {
-  TempDir dir;
+TEST_P(StoreContract, FullQueueIsRefusedAtOnceAndCloseFinishesQueuedWork) {
   StoreOptions opts;
   opts.max_queue = 2;
-  auto s = open_store("sqlite:" + dir.file("q.db"), opts);
+  auto s = open_store(url_for("q"), opts);
   ASSERT_TRUE(s.ok());
   Store& store = **s;
   WriterGate gate(store);
@@ -360,11 +297,10 @@ TEST(StoreBackpressure, FullQueueIsRefusedAtOnceAndCloseFinishesQueuedWork) {
   EXPECT_TRUE(results[1].get_future().get().ok());
 }
 
-TEST(StoreOffload, CallbacksOnTheCompletionThreadAllRunAndSeeCommittedData) {
-  TempDir dir;
+TEST_P(StoreContract, CallbacksOnTheCompletionThreadAllRunAndSeeCommittedData) {
   StoreOptions opts;
   opts.offload_callbacks = true;
-  auto s = open_store("sqlite:" + dir.file("o.db"), opts);
+  auto s = open_store(url_for("o"), opts);
   ASSERT_TRUE(s.ok());
   constexpr int kWrites = 200;
   std::vector<std::promise<bool>> seen(kWrites);
@@ -385,19 +321,7 @@ TEST(StoreOffload, CallbacksOnTheCompletionThreadAllRunAndSeeCommittedData) {
   (*s)->close();
 }
 
-TEST_F(StoreTest, RefusesSchemaNewerThanTheBuild) {
-  store_->close();
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(dir_.file("sub/dir/t.db").c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "INSERT INTO schema_migrations VALUES (999, 0)", nullptr, nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(db);
-  auto s = open_store("sqlite:" + dir_.file("sub/dir/t.db"));
-  ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.error().message.find("newer"), std::string::npos);
-}
-
-TEST_F(StoreTest, ReadersSeeOneSnapshotWhileWritesContinue) {
+TEST_P(StoreContract, ReadersSeeOneSnapshotWhileWritesContinue) {
   // Many concurrent writers and readers: every read of a project count is consistent with itself
   // (the two queries of one read job see the same snapshot).
   std::atomic<bool> stop{false};
@@ -430,82 +354,16 @@ TEST_F(StoreTest, ReadersSeeOneSnapshotWhileWritesContinue) {
   EXPECT_GT(checks, 0);
 }
 
-// SPEC §3: a 2xx (here: a write callback) means committed; it survives kill -9. A child process
-// writes as fast as it can and reports each acknowledged id on a pipe; the parent kills it with
-// SIGKILL mid-stream and then finds every acknowledged row in the file. (Not a fixture test: the
-// fork happens before this process starts any thread.)
-TEST(StoreDurability, AcknowledgedWritesSurviveSigkill) {
-  TempDir dir;
-  const std::string url = "sqlite:" + dir.file("kill.db");
-  int fds[2];
-  ASSERT_EQ(::pipe(fds), 0);
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    ::close(fds[0]);
-    auto s = open_store(url);
-    if (!s) ::_exit(3);
-    std::atomic<int> next{0};
-    std::function<void()> submit = [&] {
-      const std::string id = "p" + std::to_string(next++);
-      (*s)->write<bool>(
-          [id](WriteTx& tx) -> Result<bool> {
-            if (auto st = tx.insert_project(project(id, id)); !st) return st.take_error();
-            return true;
-          },
-          [&, id](Result<bool> r) {
-            if (!r.ok()) ::_exit(4);
-            const std::string line = id + "\n";
-            if (::write(fds[1], line.data(), line.size()) != static_cast<ssize_t>(line.size())) ::_exit(5);
-            submit();
-          });
-    };
-    for (int i = 0; i < 16; ++i) submit();
-    for (;;) ::pause();
-  }
-  ::close(fds[1]);
-  std::string acked;
-  char buf[4096];
-  auto lines = [&] { return std::count(acked.begin(), acked.end(), '\n'); };
-  while (lines() < 300) {
-    const auto n = ::read(fds[0], buf, sizeof buf);
-    ASSERT_GT(n, 0) << "child stopped early";
-    acked.append(buf, static_cast<std::size_t>(n));
-  }
-  ASSERT_EQ(::kill(pid, SIGKILL), 0);
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  EXPECT_TRUE(WIFSIGNALED(status));
-  for (;;) {  // acknowledgements written before the kill
-    const auto n = ::read(fds[0], buf, sizeof buf);
-    if (n <= 0) break;
-    acked.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fds[0]);
+// Every engine of this build. Adding one (e.g. PostgreSQL against a scratch database) is one entry.
+const EngineUnderTest kEngines[] = {
+    {"sqlite",
+     [](const TempDir& dir, const std::string& name) { return "sqlite:" + dir.file(name + ".db"); }},
+};
 
-  auto s = open_store(url);
-  ASSERT_TRUE(s.ok()) << s.error().message;
-  std::vector<std::string> ids;
-  for (std::size_t pos = 0; pos < acked.size();) {
-    const auto nl = acked.find('\n', pos);
-    if (nl == std::string::npos) break;  // a torn last line is not an acknowledgement
-    ids.push_back(acked.substr(pos, nl - pos));
-    pos = nl + 1;
-  }
-  auto missing =
-      read_sync<std::vector<std::string>>(**s, [&](ReadTx& tx) -> Result<std::vector<std::string>> {
-        std::vector<std::string> out;
-        for (const auto& id : ids) {
-          auto p = tx.get_project(id);
-          if (!p) return p.take_error();
-          if (!p->has_value()) out.push_back(id);
-        }
-        return out;
-      });
-  ASSERT_TRUE(missing.ok()) << missing.error().message;
-  EXPECT_GE(ids.size(), 300u);
-  EXPECT_TRUE(missing->empty()) << missing->size() << " acknowledged writes lost, first " << missing->front();
-}
+INSTANTIATE_TEST_SUITE_P(Engines, StoreContract, ::testing::ValuesIn(kEngines),
+                         [](const ::testing::TestParamInfo<EngineUnderTest>& info) {
+                           return info.param.name;
+                         });
 
 }  // namespace
 }  // namespace taskman::store
