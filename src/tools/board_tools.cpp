@@ -24,8 +24,8 @@ constexpr int kMaxTaskPages = 3;
 constexpr std::size_t kMaxListedInText = 25;
 constexpr std::array<const char*, 5> kStatuses = {"todo", "in_progress", "blocked", "done", "cancelled"};
 // What a card shows; description and timestamps the view does not need stay out of the result.
-constexpr std::array<const char*, 12> kCardFields = {"id",     "project_id", "title",      "status",
-                                                     "priority", "assignee", "labels",     "due_at",
+constexpr std::array<const char*, 12> kCardFields = {"id",         "project_id", "title",      "status",
+                                                     "priority",   "assignee",   "labels",     "due_at",
                                                      "depends_on", "created_at", "updated_at", "version"};
 
 Json link_meta() {
@@ -48,22 +48,21 @@ Json nullable_string() { return {{"anyOf", {{{"type", "string"}}, {{"type", "nul
 
 Json output_schema() {
   const Json strings = {{"type", "array"}, {"items", {{"type", "string"}}}};
-  const Json task = {
-      {"type", "object"},
-      {"properties",
-       {{"id", {{"type", "string"}}},
-        {"project_id", nullable_string()},
-        {"title", {{"type", "string"}}},
-        {"status", {{"type", "string"}, {"enum", kStatuses}}},
-        {"priority", {{"type", "string"}, {"enum", {"low", "medium", "high", "urgent"}}}},
-        {"assignee", nullable_string()},
-        {"labels", strings},
-        {"due_at", nullable_string()},
-        {"depends_on", strings},
-        {"created_at", {{"type", "string"}}},
-        {"updated_at", {{"type", "string"}}},
-        {"version", {{"type", "integer"}}}}},
-      {"required", {"id", "title", "status", "priority", "version"}}};
+  const Json task = {{"type", "object"},
+                     {"properties",
+                      {{"id", {{"type", "string"}}},
+                       {"project_id", nullable_string()},
+                       {"title", {{"type", "string"}}},
+                       {"status", {{"type", "string"}, {"enum", kStatuses}}},
+                       {"priority", {{"type", "string"}, {"enum", {"low", "medium", "high", "urgent"}}}},
+                       {"assignee", nullable_string()},
+                       {"labels", strings},
+                       {"due_at", nullable_string()},
+                       {"depends_on", strings},
+                       {"created_at", {{"type", "string"}}},
+                       {"updated_at", {{"type", "string"}}},
+                       {"version", {{"type", "integer"}}}}},
+                     {"required", {"id", "title", "status", "priority", "version"}}};
   const Json project = {{"type", "object"},
                         {"properties", {{"id", {{"type", "string"}}}, {"name", {{"type", "string"}}}}},
                         {"required", {"id", "name"}}};
@@ -86,14 +85,18 @@ mcp::Tool show_board_tool() {
       "date and dependencies on each card; the user can move cards and open tasks there. Optionally only one "
       "project. Returns a short summary for you and the board data for the view (at most " +
       std::to_string(kPageSize * kMaxTaskPages) + " tasks, most recently changed first).";
-  t.input_schema = {{"type", "object"},
-                    {"properties",
-                     {{"project_id",
-                       {{"type", "string"}, {"minLength", 1}, {"description", "Only this project's tasks."}}}}},
-                    {"additionalProperties", false}};
+  t.input_schema = {
+      {"type", "object"},
+      {"properties",
+       {{"project_id",
+         {{"type", "string"}, {"minLength", 1}, {"description", "Only this project's tasks."}}}}},
+      {"additionalProperties", false}};
   t.output_schema = output_schema();
-  t.annotations = {{"title", t.title},         {"readOnlyHint", true}, {"destructiveHint", false},
-                   {"idempotentHint", true},   {"openWorldHint", false}};
+  t.annotations = {{"title", t.title},
+                   {"readOnlyHint", true},
+                   {"destructiveHint", false},
+                   {"idempotentHint", true},
+                   {"openWorldHint", false}};
   t.meta = link_meta();
   return t;
 }
@@ -114,7 +117,8 @@ std::string check_arguments(const Json& args) {
   if (!args.is_object()) return "arguments must be an object";
   for (const auto& [key, value] : args.items()) {
     if (key != "project_id") return key + " is not an argument of show_board (only project_id)";
-    if (!value.is_string() || value.get<std::string>().empty()) return "project_id must be a non-empty string";
+    if (!value.is_string() || value.get<std::string>().empty())
+      return "project_id must be a non-empty string";
   }
   return {};
 }
@@ -123,7 +127,8 @@ std::string failure_text(const RestResult& r) {
   std::string detail = r.body.is_object() ? r.body.value("detail", std::string()) : std::string();
   if (detail.empty()) detail = "HTTP " + std::to_string(r.status);
   if (r.status == 400) return "Invalid arguments: " + detail + ". Fix project_id and call show_board again.";
-  if (r.status >= 500) return "The backend failed (HTTP " + std::to_string(r.status) + "): " + detail + ". Retry later.";
+  if (r.status >= 500)
+    return "The backend failed (HTTP " + std::to_string(r.status) + "): " + detail + ". Retry later.";
   return "Unexpected answer from the backend (HTTP " + std::to_string(r.status) + "): " + detail + ".";
 }
 
@@ -151,13 +156,14 @@ struct BoardCall : std::enable_shared_from_this<BoardCall> {
   // Runs `on_ok` with a 2xx answer; anything else ends the call with an isError result.
   void get(RestCall call, std::function<void(const RestResult&)> on_ok) {
     auto self = shared_from_this();
-    backend.call(ctx->request_context(), std::move(call), [self, on_ok = std::move(on_ok)](Result<RestResult> r) {
-      if (!r) return self->fail("Backend unavailable: " + r.error().message + "; retry later.");
-      if (r->status < 200 || r->status >= 300) return self->fail(failure_text(*r));
-      self->stale = self->stale || r->stale;
-      self->age_ms = std::max(self->age_ms, r->age_ms);
-      on_ok(*r);
-    });
+    backend.call(ctx->request_context(), std::move(call),
+                 [self, on_ok = std::move(on_ok)](Result<RestResult> r) {
+                   if (!r) return self->fail("Backend unavailable: " + r.error().message + "; retry later.");
+                   if (r->status < 200 || r->status >= 300) return self->fail(failure_text(*r));
+                   self->stale = self->stale || r->stale;
+                   self->age_ms = std::max(self->age_ms, r->age_ms);
+                   on_ok(*r);
+                 });
   }
 
   void start() {
@@ -169,8 +175,9 @@ struct BoardCall : std::enable_shared_from_this<BoardCall> {
           }
           const bool all_projects = r.body.value("next_cursor", Json()).is_null();
           if (!self->project_id.empty() && all_projects && !self->knows_project()) {
-            return self->fail("Not found: project " + self->project_id +
-                              ". Call list_projects for the existing ids, or omit project_id for all projects.");
+            return self->fail(
+                "Not found: project " + self->project_id +
+                ". Call list_projects for the existing ids, or omit project_id for all projects.");
           }
           self->next_page("", 0);
         });
@@ -184,8 +191,8 @@ struct BoardCall : std::enable_shared_from_this<BoardCall> {
   }
 
   void next_page(const std::string& cursor, int page) {
-    RestCall call{"GET", "/tasks", {{"limit", std::to_string(kPageSize)}, {"sort", "-updated_at"}}, std::nullopt,
-                  std::nullopt, false};
+    RestCall call{"GET",        "/tasks",     {{"limit", std::to_string(kPageSize)}, {"sort", "-updated_at"}},
+                  std::nullopt, std::nullopt, false};
     if (!project_id.empty()) call.query.emplace_back("project_id", project_id);
     if (!cursor.empty()) call.query.emplace_back("cursor", cursor);
     auto self = shared_from_this();
@@ -198,7 +205,8 @@ struct BoardCall : std::enable_shared_from_this<BoardCall> {
         self->tasks.push_back(std::move(card));
       }
       const Json next = r.body.value("next_cursor", Json());
-      if (next.is_string() && page + 1 < kMaxTaskPages) return self->next_page(next.get<std::string>(), page + 1);
+      if (next.is_string() && page + 1 < kMaxTaskPages)
+        return self->next_page(next.get<std::string>(), page + 1);
       self->truncated = next.is_string();
       self->finish();
     });
@@ -226,11 +234,13 @@ struct BoardCall : std::enable_shared_from_this<BoardCall> {
         break;
       }
       text += "\n- [" + t.value("priority", "") + "] " + t.value("title", "") + " — " + status;
-      if (t.contains("assignee") && t["assignee"].is_string()) text += ", @" + t["assignee"].get<std::string>();
+      if (t.contains("assignee") && t["assignee"].is_string())
+        text += ", @" + t["assignee"].get<std::string>();
       text += " (id " + t.value("id", "") + ")";
     }
-    if (stale) text += "\nNote: the backend is unavailable; this comes from the cache and is " +
-                       std::to_string(age_ms) + " ms old.";
+    if (stale)
+      text += "\nNote: the backend is unavailable; this comes from the cache and is " +
+              std::to_string(age_ms) + " ms old.";
     return text;
   }
 
@@ -276,7 +286,8 @@ void register_board(mcp::Server& server, Backend& backend) {
       [&backend](mcp::CallPtr ctx, Json args, mcp::Reply<Json> reply) {
         if (args.is_null()) args = Json::object();
         if (std::string problem = check_arguments(args); !problem.empty()) {
-          reply(mcp::tool_error_result("Invalid arguments: " + problem + ". Fix it and call show_board again."));
+          reply(mcp::tool_error_result("Invalid arguments: " + problem +
+                                       ". Fix it and call show_board again."));
           return;
         }
         auto call = std::make_shared<BoardCall>(backend, std::move(ctx), std::move(reply),

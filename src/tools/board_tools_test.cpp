@@ -36,7 +36,8 @@ class Capture : public mcp::Exchange {
   std::optional<Json> response;
 };
 
-const Json kApps = Json::parse(R"({"extensions": {"io.modelcontextprotocol/ui": {"mimeTypes": ["text/html;profile=mcp-app"]}}})");
+const Json kApps = Json::parse(
+    R"({"extensions": {"io.modelcontextprotocol/ui": {"mimeTypes": ["text/html;profile=mcp-app"]}}})");
 
 class BoardToolsTest : public ::testing::Test {
  protected:
@@ -44,7 +45,8 @@ class BoardToolsTest : public ::testing::Test {
     server_ = std::make_unique<mcp::Server>(mcp::ServerOptions{});
     register_task_tools(*server_, backend_, ToolsOptions{});
     session_ = server_->open_session("s");
-    rpc("initialize", {{"protocolVersion", "2025-11-25"}, {"capabilities", std::move(capabilities)},
+    rpc("initialize", {{"protocolVersion", "2025-11-25"},
+                       {"capabilities", std::move(capabilities)},
                        {"clientInfo", {{"name", "t"}, {"version", "1"}}}});
     auto m = mcp::to_message(Json{{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}});
     server_->handle(session_, std::get<mcp::Message>(m), nullptr);
@@ -70,8 +72,12 @@ class BoardToolsTest : public ::testing::Test {
   static Json page(int first, int n, Json next) {
     Json items = Json::array();
     for (int i = first; i < first + n; ++i) {
-      items.push_back({{"id", "t" + std::to_string(i)}, {"title", "Task " + std::to_string(i)}, {"status", "todo"},
-                       {"priority", "medium"}, {"version", 1}, {"description", "not for the board"}});
+      items.push_back({{"id", "t" + std::to_string(i)},
+                       {"title", "Task " + std::to_string(i)},
+                       {"status", "todo"},
+                       {"priority", "medium"},
+                       {"version", 1},
+                       {"description", "not for the board"}});
     }
     return {{"items", items}, {"next_cursor", std::move(next)}};
   }
@@ -92,24 +98,28 @@ TEST(RendersApps, NeedsTheExtensionWithTheAppMimeType) {
   EXPECT_TRUE(renders_apps(kApps));
   EXPECT_FALSE(renders_apps(Json::object()));
   EXPECT_FALSE(renders_apps(Json{{"extensions", Json::object()}}));
-  for (const char* caps : {R"({"extensions": {"io.modelcontextprotocol/ui": {}}})",
-                           R"({"extensions": {"io.modelcontextprotocol/ui": {"mimeTypes": ["text/html"]}}})",
-                           R"({"extensions": {"io.modelcontextprotocol/ui": {"mimeTypes": "text/html;profile=mcp-app"}}})",
-                           R"({"extensions": {"io.example/other": {"mimeTypes": ["text/html;profile=mcp-app"]}}})",
-                           R"({"extensions": "io.modelcontextprotocol/ui"})"}) {
+  for (const char* caps :
+       {R"({"extensions": {"io.modelcontextprotocol/ui": {}}})",
+        R"({"extensions": {"io.modelcontextprotocol/ui": {"mimeTypes": ["text/html"]}}})",
+        R"({"extensions": {"io.modelcontextprotocol/ui": {"mimeTypes": "text/html;profile=mcp-app"}}})",
+        R"({"extensions": {"io.example/other": {"mimeTypes": ["text/html;profile=mcp-app"]}}})",
+        R"({"extensions": "io.modelcontextprotocol/ui"})"}) {
     EXPECT_FALSE(renders_apps(Json::parse(caps))) << caps;
   }
 }
 
 TEST_F(BoardToolsTest, AnnouncingClientGetsToolViewAndLinks) {
   start(kApps);
-  const Json link = {{"ui", {{"resourceUri", "ui://taskman/board"}}}, {"ui/resourceUri", "ui://taskman/board"}};
+  const Json link = {{"ui", {{"resourceUri", "ui://taskman/board"}}},
+                     {"ui/resourceUri", "ui://taskman/board"}};
   EXPECT_EQ(tool("show_board")["_meta"], link);
   EXPECT_EQ(tool("list_tasks")["_meta"], link);
   EXPECT_FALSE(tool("get_task").contains("_meta"));
 
-  const Json csp = {{"connectDomains", Json::array()}, {"resourceDomains", Json::array()},
-                    {"frameDomains", Json::array()}, {"baseUriDomains", Json::array()}};
+  const Json csp = {{"connectDomains", Json::array()},
+                    {"resourceDomains", Json::array()},
+                    {"frameDomains", Json::array()},
+                    {"baseUriDomains", Json::array()}};
   const Json view_meta = {{"ui", {{"csp", csp}, {"prefersBorder", true}}}};
   int views = 0;
   const Json resources = rpc("resources/list", Json::object())["result"]["resources"];
@@ -128,7 +138,8 @@ TEST_F(BoardToolsTest, AnnouncingClientGetsToolViewAndLinks) {
 }
 
 TEST_F(BoardToolsTest, OtherClientsSeeNothingOfIt) {
-  start(Json::parse(R"({"extensions": {"io.modelcontextprotocol/ui": {"mimeTypes": ["text/html+skybridge"]}}})"));
+  start(Json::parse(
+      R"({"extensions": {"io.modelcontextprotocol/ui": {"mimeTypes": ["text/html+skybridge"]}}})"));
   EXPECT_TRUE(tool("show_board").is_null());
   EXPECT_FALSE(tool("list_tasks").contains("_meta"));
   const Json resources = rpc("resources/list", Json::object())["result"]["resources"];
@@ -143,8 +154,8 @@ TEST_F(BoardToolsTest, OtherClientsSeeNothingOfIt) {
 
 TEST_F(BoardToolsTest, ShowBoardPagesTasksOfOneProjectIntoCards) {
   start(kApps);
-  backend_.answers.push_back(ok({{"items", {{{"id", "p1"}, {"name", "Launch"}, {"description", "x"}}}},
-                                 {"next_cursor", nullptr}}));
+  backend_.answers.push_back(
+      ok({{"items", {{{"id", "p1"}, {"name", "Launch"}, {"description", "x"}}}}, {"next_cursor", nullptr}}));
   backend_.answers.push_back(ok(page(0, 100, "c1")));
   backend_.answers.push_back(ok(page(100, 100, "c2")));
   backend_.answers.push_back(ok(page(200, 100, "c3")));  // the third page is the last the board takes
@@ -167,7 +178,8 @@ TEST_F(BoardToolsTest, ShowBoardPagesTasksOfOneProjectIntoCards) {
   EXPECT_EQ(sc["projects"], Json::parse(R"([{"id":"p1","name":"Launch"}])"));
   EXPECT_FALSE(sc["tasks"][0].contains("description"));
   const std::string text = r["content"][0]["text"];
-  EXPECT_NE(text.find("project \"Launch\"): 300 tasks shown, more exist — todo 300"), std::string::npos) << text;
+  EXPECT_NE(text.find("project \"Launch\"): 300 tasks shown, more exist — todo 300"), std::string::npos)
+      << text;
   EXPECT_NE(text.find("- …"), std::string::npos) << "the list for the model is capped";
 }
 

@@ -33,8 +33,9 @@ TEST(BoardHtml, IsOneWholeHtml5Document) {
 
 TEST(BoardHtml, ReferencesNothingOutsideItself) {
   const std::string_view h = html();
-  for (const char* banned : {"http://", "https://", "<link", "@import", " src=", "url(", "fetch(", "XMLHttpRequest",
-                             "WebSocket", "EventSource", "localStorage", "sessionStorage", "indexedDB", "document.cookie"}) {
+  for (const char* banned :
+       {"http://", "https://", "<link", "@import", " src=", "url(", "fetch(", "XMLHttpRequest", "WebSocket",
+        "EventSource", "localStorage", "sessionStorage", "indexedDB", "document.cookie"}) {
     EXPECT_EQ(h.find(banned), std::string_view::npos) << "board.html contains " << banned;
   }
 }
