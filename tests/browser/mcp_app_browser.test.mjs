@@ -276,6 +276,18 @@ test('a screenshot of the board is saved and is not blank', async () => {
   assert.ok(differing.n > differing.total * 0.02, `${differing.n} of ${differing.total} pixels differ from the background`);
 });
 
+test('a list_tasks result, the other tool linked to the view, renders too', async () => {
+  const result = await client.callTool({ name: 'list_tasks', arguments: { project_id: projects.app.id } });
+  assert.ok(!result.isError, result.content?.[0]?.text);
+  await bridge.sendToolInput({ arguments: { project_id: projects.app.id } });
+  await bridge.sendToolResult(result);
+  await eventually('the two mobile app cards', async () => (await view.locator('.card').count()) === 2);
+  assert.equal(await columnOf(tasks.crash.id), 'in_progress');
+  await eventually('the project filter filled through list_projects', async () =>
+    (await view.locator('#project option').count()) === 3);
+  assert.equal(await view.locator('#project').inputValue(), projects.app.id);
+});
+
 test('the view answers teardown and nothing left the sandbox', async () => {
   assert.deepEqual(await bridge.teardownResource({}), {});
   assert.deepEqual(outsideRequests, [], 'no request went out of the page');
