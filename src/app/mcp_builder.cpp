@@ -17,7 +17,7 @@ CheckResult breaker_check(const client::BackendClient& c) {
              " calls failed in the window";
   if (snap.time_until_half_open_ms)
     r.detail += ", probe in " + std::to_string(*snap.time_until_half_open_ms) + " ms";
-  // SPEC §6: an open breaker is degraded, not unready: cached reads are still served.
+  // docs/observability.md: an open breaker is degraded, not unready: cached reads are still served.
   if (snap.state != resilience::BreakerState::kClosed) r.state = CheckResult::State::kDegraded;
   return r;
 }

@@ -7,13 +7,9 @@
 #include <utility>
 
 #include "tools/board/board_html.hpp"
+#include "tools/tool_results.hpp"
 
 namespace taskman::tools {
-
-using client::Backend;
-using client::RestCall;
-using client::RestResult;
-using Json = nlohmann::json;
 
 namespace {
 
@@ -112,26 +108,6 @@ mcp::Resource board_resource() {
   return r;
 }
 
-// "project_id" is the only argument; anything else is named back to the caller.
-std::string check_arguments(const Json& args) {
-  if (!args.is_object()) return "arguments must be an object";
-  for (const auto& [key, value] : args.items()) {
-    if (key != "project_id") return key + " is not an argument of show_board (only project_id)";
-    if (!value.is_string() || value.get<std::string>().empty())
-      return "project_id must be a non-empty string";
-  }
-  return {};
-}
-
-std::string failure_text(const RestResult& r) {
-  std::string detail = r.body.is_object() ? r.body.value("detail", std::string()) : std::string();
-  if (detail.empty()) detail = "HTTP " + std::to_string(r.status);
-  if (r.status == 400) return "Invalid arguments: " + detail + ". Fix project_id and call show_board again.";
-  if (r.status >= 500)
-    return "The backend failed (HTTP " + std::to_string(r.status) + "): " + detail + ". Retry later.";
-  return "Unexpected answer from the backend (HTTP " + std::to_string(r.status) + "): " + detail + ".";
-}
-
 // One show_board call: the projects, then up to kMaxTaskPages pages of tasks, then the answer.
 struct BoardCall : std::enable_shared_from_this<BoardCall> {
   Backend& backend;
@@ -147,19 +123,17 @@ struct BoardCall : std::enable_shared_from_this<BoardCall> {
   BoardCall(Backend& b, mcp::CallPtr c, mcp::Reply<Json> r, std::string pid)
       : backend(b), ctx(std::move(c)), reply(std::move(r)), project_id(std::move(pid)) {}
 
-  void fail(std::string text) {
-    const std::string& rid = ctx->request_context().request_id;
-    if (!rid.empty()) text += " (request_id: " + rid + ")";
-    reply(mcp::tool_error_result(text));
-  }
+  void fail(std::string text) { reply(error_result(std::move(text), request_id_of(ctx))); }
 
-  // Runs `on_ok` with a 2xx answer; anything else ends the call with an isError result.
+  // Runs `on_ok` with a 2xx answer; anything else ends the call with the tools' isError texts.
   void get(RestCall call, std::function<void(const RestResult&)> on_ok) {
     auto self = shared_from_this();
+    auto shared_call = std::make_shared<RestCall>(call);
     backend.call(ctx->request_context(), std::move(call),
-                 [self, on_ok = std::move(on_ok)](Result<RestResult> r) {
-                   if (!r) return self->fail("Backend unavailable: " + r.error().message + "; retry later.");
-                   if (r->status < 200 || r->status >= 300) return self->fail(failure_text(*r));
+                 [self, shared_call, on_ok = std::move(on_ok)](Result<RestResult> r) {
+                   if (!r) return self->fail(explain_unavailable(r.error()));
+                   if (r->status < 200 || r->status >= 300)
+                     return self->fail(explain_status(*r, *shared_call));
                    self->stale = self->stale || r->stale;
                    self->age_ms = std::max(self->age_ms, r->age_ms);
                    on_ok(*r);
@@ -270,7 +244,18 @@ bool renders_apps(const Json& client_capabilities) {
   return false;
 }
 
-void register_board(mcp::Server& server, Backend& backend) {
+ToolSpec board_tool_spec() {
+  ToolSpec spec{show_board_tool(), true,
+                [](Backend& backend, const mcp::CallPtr& ctx, const Json& args, mcp::Reply<Json> reply) {
+                  auto call = std::make_shared<BoardCall>(backend, ctx, std::move(reply),
+                                                          args.value("project_id", std::string()));
+                  call->start();
+                }};
+  spec.audience = renders_apps;
+  return spec;
+}
+
+void register_board_view(mcp::Server& server) {
   server.add_resource(
       board_resource(),
       [](mcp::CallPtr, std::string uri, mcp::Reply<Json> reply) {
@@ -280,22 +265,6 @@ void register_board(mcp::Server& server, Backend& backend) {
                             {"_meta", view_meta()}}}));
       },
       renders_apps);
-
-  server.add_tool(
-      show_board_tool(),
-      [&backend](mcp::CallPtr ctx, Json args, mcp::Reply<Json> reply) {
-        if (args.is_null()) args = Json::object();
-        if (std::string problem = check_arguments(args); !problem.empty()) {
-          reply(mcp::tool_error_result("Invalid arguments: " + problem +
-                                       ". Fix it and call show_board again."));
-          return;
-        }
-        auto call = std::make_shared<BoardCall>(backend, std::move(ctx), std::move(reply),
-                                                args.value("project_id", std::string()));
-        call->start();
-      },
-      renders_apps);
-
   server.add_tool_meta("list_tasks", link_meta(), renders_apps);
 }
 

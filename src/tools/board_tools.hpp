@@ -7,8 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "client/backend.hpp"
 #include "mcp/server.hpp"
+#include "tools/tool_specs.hpp"
 
 namespace taskman::tools {
 
@@ -19,7 +19,10 @@ inline constexpr std::string_view kBoardUri = "ui://taskman/board";
 // Whether initialize capabilities announce MCP Apps able to show text/html;profile=mcp-app.
 bool renders_apps(const nlohmann::json& client_capabilities);
 
-// The board's tool and resource, and its link from list_tasks (registered before this call).
-void register_board(mcp::Server& server, client::Backend& backend);
+// show_board, with renders_apps as its audience; specs() lists it last.
+ToolSpec board_tool_spec();
+
+// The ui://taskman/board resource and the link from list_tasks (registered before) to it.
+void register_board_view(mcp::Server& server);
 
 }  // namespace taskman::tools

@@ -401,12 +401,18 @@ TEST(Tracer, DisabledTracerKeepsTheParentsContextForPropagation) {
     EXPECT_EQ(ctx.trace_id, parent.trace_id_hex());
     EXPECT_EQ(ctx.span_id, parent.span_id_hex());
   }
-  // Enabled but sampled out: a span of its own (the SDK rule), same trace, the sampler's flag.
+  // Enabled but left out by our sampler: nothing recorded, so the caller's context goes on as it came
+  // (its span id, its flag — even a sampled one), as when tracing is off.
   Tracer ratio0({.enabled = true, .sampler = {SamplerKind::kTraceIdRatio, 0.0}});
-  Span unsampled = ratio0.start_span("y", SpanKind::kServer, remote_parent(false));
-  EXPECT_EQ(unsampled.context().trace_id, remote_parent(false).trace_id);
-  EXPECT_NE(unsampled.context().span_id, remote_parent(false).span_id);
-  EXPECT_FALSE(unsampled.context().sampled());
+  for (bool sampled : {false, true}) {
+    Span unsampled = ratio0.start_span("y", SpanKind::kServer, remote_parent(sampled));
+    EXPECT_FALSE(unsampled.is_recording());
+    EXPECT_EQ(format_traceparent(unsampled.context()), format_traceparent(remote_parent(sampled)));
+  }
+  // Without a caller's context a left-out request still gets ids of its own, unsampled.
+  Span root = ratio0.start_span("z", SpanKind::kServer, SpanContext{});
+  EXPECT_TRUE(root.context().valid());
+  EXPECT_FALSE(root.context().sampled());
 }
 
 TEST(Tracer, MovedSpanEndsOnce) {

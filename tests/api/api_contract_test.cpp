@@ -1,4 +1,4 @@
-// The REST contract of SPEC §3 over real HTTP: the RestApi routes on the project's HTTP server
+// The REST contract of docs/api.md over real HTTP: the RestApi routes on the project's HTTP server
 // (port 0, loopback), a SQLite file in a temporary directory, and the project's keep-alive client.
 #include <gtest/gtest.h>
 

@@ -113,7 +113,7 @@ test('show_board answers the view with structured data and the model with a summ
   assert.match(missing.content[0].text, /Not found: project no-such-project/);
   const wrong = await client.callTool({ name: 'show_board', arguments: { status: 'todo' } });
   assert.equal(wrong.isError, true);
-  assert.match(wrong.content[0].text, /status is not an argument of show_board/);
+  assert.match(wrong.content[0].text, /Invalid arguments: status is not a known argument/);
 });
 
 for (const [label, capabilities] of [
