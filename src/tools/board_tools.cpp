@@ -6,19 +6,20 @@
 #include <string>
 #include <utility>
 
+#include "tasks/limits.hpp"
 #include "tools/board/board_html.hpp"
+#include "tools/schemas.hpp"
 #include "tools/tool_results.hpp"
 
 namespace taskman::tools {
 
 namespace {
 
-constexpr int kPageSize = 100;
+constexpr int kPageSize = tasks::kMaxLimit;
 // Three pages (300 tasks) keep the view's result far below what hosts pass to a view whole (Claude
 // swaps results over ~150,000 characters for a file pointer); the rest is a project filter away.
 constexpr int kMaxTaskPages = 3;
 constexpr std::size_t kMaxListedInText = 25;
-constexpr std::array<const char*, 5> kStatuses = {"todo", "in_progress", "blocked", "done", "cancelled"};
 // What a card shows; description and timestamps the view does not need stay out of the result.
 constexpr std::array<const char*, 12> kCardFields = {"id",         "project_id", "title",      "status",
                                                      "priority",   "assignee",   "labels",     "due_at",
@@ -40,36 +41,29 @@ Json view_meta() {
             {"prefersBorder", true}}}};
 }
 
-Json nullable_string() { return {{"anyOf", {{{"type", "string"}}, {{"type", "null"}}}}}; }
+// The task schema of the other tools, narrowed to the card fields.
+Json card_schema() {
+  const Json task = schema::task();
+  Json card = {{"type", "object"}, {"properties", Json::object()}, {"required", Json::array()}};
+  for (const char* f : kCardFields) {
+    if (task["properties"].contains(f)) card["properties"][f] = task["properties"][f];
+  }
+  for (const auto& r : task["required"]) {
+    if (card["properties"].contains(r.get<std::string>())) card["required"].push_back(r);
+  }
+  return card;
+}
 
 Json output_schema() {
-  const Json strings = {{"type", "array"}, {"items", {{"type", "string"}}}};
-  const Json task = {{"type", "object"},
-                     {"properties",
-                      {{"id", {{"type", "string"}}},
-                       {"project_id", nullable_string()},
-                       {"title", {{"type", "string"}}},
-                       {"status", {{"type", "string"}, {"enum", kStatuses}}},
-                       {"priority", {{"type", "string"}, {"enum", {"low", "medium", "high", "urgent"}}}},
-                       {"assignee", nullable_string()},
-                       {"labels", strings},
-                       {"due_at", nullable_string()},
-                       {"depends_on", strings},
-                       {"created_at", {{"type", "string"}}},
-                       {"updated_at", {{"type", "string"}}},
-                       {"version", {{"type", "integer"}}}}},
-                     {"required", {"id", "title", "status", "priority", "version"}}};
   const Json project = {{"type", "object"},
                         {"properties", {{"id", {{"type", "string"}}}, {"name", {{"type", "string"}}}}},
                         {"required", {"id", "name"}}};
-  return {{"type", "object"},
-          {"properties",
-           {{"project_id", nullable_string()},
-            {"projects", {{"type", "array"}, {"items", project}}},
-            {"tasks", {{"type", "array"}, {"items", task}}},
-            {"truncated", {{"type", "boolean"}, {"description", "More tasks exist than the board holds."}}}}},
-          {"required", {"project_id", "projects", "tasks", "truncated"}},
-          {"additionalProperties", false}};
+  return schema::object(
+      {{"project_id", schema::nullable({{"type", "string"}})},
+       {"projects", {{"type", "array"}, {"items", project}}},
+       {"tasks", {{"type", "array"}, {"items", card_schema()}}},
+       {"truncated", {{"type", "boolean"}, {"description", "More tasks exist than the board holds."}}}},
+      {"project_id", "projects", "tasks", "truncated"});
 }
 
 mcp::Tool show_board_tool() {
@@ -81,18 +75,9 @@ mcp::Tool show_board_tool() {
       "date and dependencies on each card; the user can move cards and open tasks there. Optionally only one "
       "project. Returns a short summary for you and the board data for the view (at most " +
       std::to_string(kPageSize * kMaxTaskPages) + " tasks, most recently changed first).";
-  t.input_schema = {
-      {"type", "object"},
-      {"properties",
-       {{"project_id",
-         {{"type", "string"}, {"minLength", 1}, {"description", "Only this project's tasks."}}}}},
-      {"additionalProperties", false}};
+  t.input_schema = schema::object({{"project_id", schema::str("Only this project's tasks.", 1)}}, {});
   t.output_schema = output_schema();
-  t.annotations = {{"title", t.title},
-                   {"readOnlyHint", true},
-                   {"destructiveHint", false},
-                   {"idempotentHint", true},
-                   {"openWorldHint", false}};
+  t.annotations = schema::annotations(true, false, true, t.title);
   t.meta = link_meta();
   return t;
 }
@@ -195,8 +180,9 @@ struct BoardCall : std::enable_shared_from_this<BoardCall> {
     }
     std::string text = "Task board (" + scope + "): " + std::to_string(tasks.size()) + " task" +
                        (tasks.size() == 1 ? "" : "s") + (truncated ? " shown, more exist" : "") + " —";
-    for (std::size_t i = 0; i < kStatuses.size(); ++i) {
-      text += std::string(i ? "," : "") + " " + kStatuses[i] + " " + std::to_string(counts[kStatuses[i]]);
+    for (std::size_t i = 0; i < tasks::kStatusNames.size(); ++i) {
+      const std::string status(tasks::kStatusNames[i]);
+      text += std::string(i ? "," : "") + " " + status + " " + std::to_string(counts[status]);
     }
     text += ". The board is shown to the user, who can move cards between columns there.";
     std::size_t listed = 0;
