@@ -102,8 +102,7 @@ struct BoardCall : std::enable_shared_from_this<BoardCall> {
   Json projects = Json::array();
   Json tasks = Json::array();
   bool truncated = false;
-  bool stale = false;
-  std::int64_t age_ms = 0;
+  RestResult freshness;  // stale, age_ms and retry_hint of the oldest answer used
 
   BoardCall(Backend& b, mcp::CallPtr c, mcp::Reply<Json> r, std::string pid)
       : backend(b), ctx(std::move(c)), reply(std::move(r)), project_id(std::move(pid)) {}
@@ -119,8 +118,11 @@ struct BoardCall : std::enable_shared_from_this<BoardCall> {
                    if (!r) return self->fail(explain_unavailable(r.error()));
                    if (r->status < 200 || r->status >= 300)
                      return self->fail(explain_status(*r, *shared_call));
-                   self->stale = self->stale || r->stale;
-                   self->age_ms = std::max(self->age_ms, r->age_ms);
+                   if (r->stale && r->age_ms >= self->freshness.age_ms) {
+                     self->freshness.stale = true;
+                     self->freshness.age_ms = r->age_ms;
+                     self->freshness.retry_hint = r->retry_hint;
+                   }
                    on_ok(*r);
                  });
   }
@@ -198,9 +200,6 @@ struct BoardCall : std::enable_shared_from_this<BoardCall> {
         text += ", @" + t["assignee"].get<std::string>();
       text += " (id " + t.value("id", "") + ")";
     }
-    if (stale)
-      text += "\nNote: the backend is unavailable; this comes from the cache and is " +
-              std::to_string(age_ms) + " ms old.";
     return text;
   }
 
@@ -209,9 +208,9 @@ struct BoardCall : std::enable_shared_from_this<BoardCall> {
                        {"projects", projects},
                        {"tasks", tasks},
                        {"truncated", truncated}};
-    Json result = {{"content", Json::array({mcp::text_content(summary())})},
-                   {"structuredContent", std::move(structured)}};
-    if (stale) result["_meta"] = {{"taskman/stale", true}, {"taskman/age_ms", age_ms}};
+    // The other tools' result shape (with the cache note when stale), the model's text a summary.
+    Json result = finish_structured(std::move(structured), freshness);
+    result["content"][0] = mcp::text_content(summary());
     reply(std::move(result));
   }
 };

@@ -183,6 +183,18 @@ TEST_F(BoardToolsTest, ShowBoardPagesTasksOfOneProjectIntoCards) {
   EXPECT_NE(text.find("- …"), std::string::npos) << "the list for the model is capped";
 }
 
+TEST_F(BoardToolsTest, ShowBoardFromTheCacheSaysHowOld) {
+  start(kApps);
+  backend_.answers.push_back(ok({{"items", Json::array()}, {"next_cursor", nullptr}}));
+  RestResult cached{200, page(0, 2, nullptr), true, 1234, "backend unavailable: refused"};
+  backend_.answers.push_back(cached);
+  const Json r = show_board(Json::object());
+  EXPECT_EQ(r["_meta"], Json::parse(R"({"taskman/stale": true, "taskman/age_ms": 1234})"));
+  ASSERT_EQ(r["content"].size(), 2u);
+  EXPECT_NE(r["content"][0]["text"].get<std::string>().find("2 tasks"), std::string::npos);
+  EXPECT_NE(r["content"][1]["text"].get<std::string>().find("1234 ms old"), std::string::npos);
+}
+
 TEST_F(BoardToolsTest, ShowBoardNamesBadInputAndBackendTrouble) {
   start(kApps);
   Json r = show_board({{"status", "todo"}});
