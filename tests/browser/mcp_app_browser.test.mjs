@@ -225,6 +225,18 @@ test('a card opens the task with its comments', async () => {
   assert.equal(await card(tasks.design.id).evaluate((c) => c === document.activeElement), true, 'focus returns');
 });
 
+test('Tab goes from a card to its title and its Move to list, then to the next card', async () => {
+  const id = tasks.crash.id;
+  await card(id).focus();
+  const focused = () => view.locator(':focus').evaluate((e) => `${e.tagName}:${e.closest('.card')?.dataset.id}`);
+  await page.keyboard.press('Tab');
+  assert.equal(await focused(), `BUTTON:${id}`);
+  await page.keyboard.press('Tab');
+  assert.equal(await focused(), `SELECT:${id}`);
+  await page.keyboard.press('Tab');
+  assert.match(await focused(), /^LI:/);
+});
+
 test('the project filter shows one project', async () => {
   await view.locator('#project').selectOption(projects.app.id);
   await eventually('only the mobile app tasks', async () => (await view.locator('.card').count()) === 2);
