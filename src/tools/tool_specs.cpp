@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "tasks/limits.hpp"
+#include "tools/board_tools.hpp"
 #include "tools/rest_args.hpp"
 #include "tools/schemas.hpp"
 #include "tools/tool_results.hpp"
@@ -238,6 +239,7 @@ std::vector<ToolSpec> build_specs() {
         RestCall c{"POST", "/projects", {}, args, std::nullopt, true};
         call_backend(b, ctx, std::move(c), std::move(reply), wrap_as("project"));
       });
+  specs.push_back(board_tool_spec());
   return specs;
 }
 
