@@ -224,7 +224,7 @@ struct RestApi::Impl {
     std::vector<std::string_view> params;
     bool codec_checks_params = false;
     Body body = Body::kNone;
-    bool idempotency_key = false;  // honours Idempotency-Key (SPEC §3: POST that create)
+    bool idempotency_key = false;  // honours Idempotency-Key (docs/api.md: POST that create)
     Handle handle;
   };
 

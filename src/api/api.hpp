@@ -1,5 +1,5 @@
 #pragma once
-// The Task Manager REST API (SPEC §3) as a thin adapter: decode → TaskService → encode. The entry
+// The Task Manager REST API (docs/api.md) as a thin adapter: decode → TaskService → encode. The entry
 // points `taskman api`, `taskman serve` and `taskman migrate` use. Handlers never touch the
 // database on an I/O thread: the service runs on the store's threads and answers from there.
 #include <chrono>

@@ -13,11 +13,11 @@ struct CommandInfo {
 };
 
 const CommandInfo kCommands[] = {
-    {"serve", "run the whole system: backend API + MCP over HTTP (or --stdio), SQLite by default",
+    {"serve", "run the whole system: backend API + MCP over HTTP (or --stdio), embedded database by default",
      "taskman serve [--stdio] [--port N] [--api-port N] [--database-url URL] [options]",
      "Starts the backend API on API_HOST:API_PORT (default 127.0.0.1:3001) and the MCP server on\n"
      "HOST:PORT (default 127.0.0.1:3000) in one process, on the database named by DATABASE_URL\n"
-     "(default sqlite:data/taskman.db, created on first start). With --stdio the MCP server speaks on\n"
+     "(default {DATABASE_URL}, created on first start). With --stdio the MCP server speaks on\n"
      "stdin/stdout (for desktop agent clients) and the API still runs on loopback.\n"
      "SIGTERM or SIGINT drains in-flight requests (SHUTDOWN_TIMEOUT_MS) and exits 0; a second signal\n"
      "exits at once with status 1.\n\n"
@@ -85,6 +85,12 @@ std::string config_flags_help() {
 std::string help_text(const std::string& command) {
   if (const auto* c = find_command(command)) {
     std::string out = "usage: " + std::string(c->usage) + "\n\n" + c->summary + ".\n\n" + c->details;
+    // Defaults come from the one declaration in src/config, so the help cannot drift from it.
+    for (const auto& var : config::schema()) {
+      const std::string slot = "{" + std::string(var.name) + "}";
+      for (auto at = out.find(slot); at != std::string::npos; at = out.find(slot, at))
+        out.replace(at, slot.size(), std::string(var.default_value));
+    }
     if (command != "version" && command != "config docs" && command != "bench")
       out += "\n" + config_flags_help();
     return out;

@@ -1,5 +1,5 @@
 #pragma once
-// SPEC §8: an unauthenticated service is never exposed beyond loopback unless asked to be.
+// docs/security.md: an unauthenticated service is never exposed beyond loopback unless asked to be.
 #include <string>
 #include <vector>
 

@@ -1,4 +1,4 @@
-// taskman: one binary, several commands (SPEC §2).
+// taskman: one binary, several commands (README.md#commands).
 #include <cstdio>
 #include <iostream>
 #include <string>

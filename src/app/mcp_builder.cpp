@@ -17,7 +17,7 @@ CheckResult breaker_check(const client::BackendClient& c) {
              " calls failed in the window";
   if (snap.time_until_half_open_ms)
     r.detail += ", probe in " + std::to_string(*snap.time_until_half_open_ms) + " ms";
-  // SPEC §6: an open breaker is degraded, not unready: cached reads are still served.
+  // docs/observability.md: an open breaker is degraded, not unready: cached reads are still served.
   if (snap.state != resilience::BreakerState::kClosed) r.state = CheckResult::State::kDegraded;
   return r;
 }
@@ -131,6 +131,7 @@ McpService build_mcp(ServiceHost& host, HostedService& s, const config::Config& 
     ho.session_ttl = std::chrono::milliseconds(cfg.integer("MCP_SESSION_TTL_MS"));
     ho.max_sessions = static_cast<std::size_t>(cfg.integer("MCP_MAX_SESSIONS"));
     ho.allowed_origins = cfg.list("MCP_ALLOWED_ORIGINS");
+    ho.stateless = cfg.boolean("MCP_STATELESS");
     m.http = std::make_unique<mcp::HttpTransport>(*m.server, ho);
     http::Router router;
     host.add_common_routes(s, router);

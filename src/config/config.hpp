@@ -1,5 +1,5 @@
 #pragma once
-// Configuration declared once (SPEC §7): every variable's name, type, rule, default, secrecy and
+// Configuration declared once (docs/configuration.md): every variable's name, type, rule, default, secrecy and
 // documentation live in one table (schema()). Sources, lowest to highest precedence: defaults,
 // the .env file, the real environment, command-line flags (--port for PORT, and so on).
 // Validation reports every bad variable at once.

@@ -1,5 +1,5 @@
 // Boost.Beast HTTP/1.1 server on C++20 coroutines. All Beast/Asio server code lives in this file
-// so the rest of the project compiles against the small headers (STACK.md pitfall 7).
+// so the rest of the project compiles against the small headers (docs/architecture.md#build-notes).
 #include "http/server.hpp"
 
 #include <boost/asio.hpp>

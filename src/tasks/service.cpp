@@ -87,7 +87,7 @@ Status check_dependencies(ReadTx& tx, std::string_view task_id, const std::vecto
   return {};
 }
 
-// completed_at follows status (SPEC §3): set on entering done, cleared on leaving it.
+// completed_at follows status (docs/api.md#task-rules): set on entering done, cleared on leaving it.
 void apply_status(Task& t, TaskStatus next, TimeMs now) {
   if (next == TaskStatus::kDone && t.status != TaskStatus::kDone) t.completed_at = now;
   if (next != TaskStatus::kDone) t.completed_at.reset();
@@ -164,6 +164,15 @@ void TaskService::create_idempotent(std::optional<Idempotency<T>> idem,
         if (purge) {
           auto n = tx.purge_idempotency(now);
           if (!n) return n.take_error();
+        }
+        // Another process on the same database may be running this key right now: in progress.
+        auto claimed = tx.claim_idempotency(idem.key);
+        if (!claimed) return claimed.take_error();
+        if (!*claimed) {
+          Error e = Error::make(ErrorCode::kConflict,
+                                "a request with this Idempotency-Key is still in progress; retry later");
+          e.retry_after_ms = 1000;
+          return e;
         }
         auto rec = tx.get_idempotency(idem.key);
         if (!rec) return rec.take_error();

@@ -28,6 +28,11 @@ Result<json> parse_object(std::string_view body) {
     return Error{ErrorCode::kInvalidArgument,
                  "malformed JSON (byte " + std::to_string(e.byte) + "): " + what,
                  {{"body", "malformed JSON at byte " + std::to_string(e.byte)}}};
+  } catch (const json::out_of_range& e) {
+    // A number no double can hold (1e400) is reported as out_of_range, not as a parse error.
+    std::string what = e.what();
+    if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
+    return Error{ErrorCode::kInvalidArgument, "malformed JSON: " + what, {{"body", what}}};
   }
   if (!j.is_object()) return Error::invalid("body", "must be a JSON object");
   return j;

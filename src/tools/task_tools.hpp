@@ -1,5 +1,5 @@
 #pragma once
-// The task manager's MCP surface (SPEC §4): tools, resources and prompts over the REST API.
+// The task manager's MCP surface (docs/mcp.md#tools): tools, resources and prompts over the REST API.
 // Thin adapters: arguments are checked against each tool's own inputSchema (naming the field),
 // turned into one REST call, and the answer into structuredContent or an isError result that says
 // what happened, what to do, and the request id.

@@ -51,7 +51,7 @@ struct ExporterHooks {
 std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value,
                                                            std::chrono::system_clock::time_point now);
 
-// Statuses worth another attempt (OTLP/HTTP "Failures"; OBSERVABILITY-FACTS).
+// Statuses worth another attempt (OTLP/HTTP "Failures"; docs/observability.md#sampling-and-export).
 bool is_retryable_status(int status);
 
 class OtlpHttpExporter final : public SpanExporter {

@@ -1,5 +1,5 @@
 #pragma once
-// A fault-injecting HTTP proxy for black-box resilience tests (SPEC §5): it sits between
+// A fault-injecting HTTP proxy for black-box resilience tests (docs/resilience.md): it sits between
 // `taskman mcp` and the real `taskman api` and, on the test's command, forwards, fails, delays,
 // hangs, answers garbage, or forwards and then reports a failure (the backend committed, the
 // client is told it did not). Built on the project's own HTTP server and client, bound to
