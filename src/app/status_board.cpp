@@ -38,7 +38,8 @@ void StatusBoard::on_request_end(const http::Request& req, int status, std::chro
 }
 
 void StatusBoard::record_tool(const std::string& tool, const char* outcome, double seconds) {
-  tools_.record(tool, std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(seconds)),
+  tools_.record(tool,
+                std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(seconds)),
                 std::string_view(outcome) != "ok");
 }
 
@@ -49,8 +50,10 @@ void StatusBoard::record_mcp_call(const mcp::CallContext& ctx, const mcp::CallOu
   r.method = std::string(mcp::method_label(ctx.method()));
   r.target = ctx.tool_name().substr(0, 64);  // what the client asked for: cut, it is shown verbatim
   r.outcome = mcp::CallOutcome::name(outcome.kind);
-  if (outcome.kind == mcp::CallOutcome::Kind::kRpcError) r.outcome += " " + std::to_string(outcome.rpc_error_code);
-  r.error = outcome.kind == mcp::CallOutcome::Kind::kToolError || outcome.kind == mcp::CallOutcome::Kind::kRpcError;
+  if (outcome.kind == mcp::CallOutcome::Kind::kRpcError)
+    r.outcome += " " + std::to_string(outcome.rpc_error_code);
+  r.error =
+      outcome.kind == mcp::CallOutcome::Kind::kToolError || outcome.kind == mcp::CallOutcome::Kind::kRpcError;
   r.request_id = ctx.request_context().request_id;
   r.trace_id = ctx.request_context().trace_id;
   add_call(std::move(r));

@@ -48,18 +48,19 @@ std::optional<status::AdminCaller> admit(const Admin& a, const http::Request& re
   auto caller = status::authorize_admin(req.remote_address, req.headers.get("Authorization"), a.t.tokens,
                                         a.t.tokens_var);
   if (caller.allowed) return caller;
-  a.t.logger->warn(req.ctx, "admin request refused",
-                   {{"what", what}, {"remote", req.remote_address}, {"status", caller.status},
-                    {"reason", caller.reason}});
+  a.t.logger->warn(
+      req.ctx, "admin request refused",
+      {{"what", what}, {"remote", req.remote_address}, {"status", caller.status}, {"reason", caller.reason}});
   out = refusal(req, caller);
   return std::nullopt;
 }
 
 // Logs, lists and counts a done action; the answer says what was done.
-http::Response done(const Admin& a, const http::Request& req, const status::AdminCaller& caller, const char* action,
-                    const std::string& detail, Json result) {
-  a.t.logger->warn(req.ctx, "admin action",
-                   {{"action", action}, {"detail", detail}, {"remote", req.remote_address}, {"who", caller.who}});
+http::Response done(const Admin& a, const http::Request& req, const status::AdminCaller& caller,
+                    const char* action, const std::string& detail, Json result) {
+  a.t.logger->warn(
+      req.ctx, "admin action",
+      {{"action", action}, {"detail", detail}, {"remote", req.remote_address}, {"who", caller.who}});
   a.board->record_admin(action, detail, req.remote_address, caller.who);
   if (a.actions != nullptr) a.actions->Add({{"action", action}}).Increment();
   result["action"] = action;
@@ -69,8 +70,8 @@ http::Response done(const Admin& a, const http::Request& req, const status::Admi
 
 using Action = std::function<http::Response(const Admin&, const http::Request&, const status::AdminCaller&)>;
 
-void add_action(http::Router& router, const std::shared_ptr<Admin>& admin, const std::string& path, const char* name,
-                Action action) {
+void add_action(http::Router& router, const std::shared_ptr<Admin>& admin, const std::string& path,
+                const char* name, Action action) {
   router.add_sync("POST", path, [admin, name, action = std::move(action)](http::Request& req) {
     http::Response out;
     auto caller = admit(*admin, req, name, out);
@@ -116,18 +117,21 @@ void register_status_routes(http::Router& router, StatusBoard& board, AdminTarge
   router.add_sync("GET", "/status.json", page(false));
 
   if (admin->t.breaker != nullptr) {
-    add_action(router, admin, "/admin/breaker", "breaker", [](const Admin& a, const http::Request& req, const auto& c) {
-      auto cmd = status::parse_breaker_body(req.body);
-      if (!cmd) return bad_body(req, cmd.error());
-      const auto mode = cmd.value() == status::BreakerCommand::kOpen     ? resilience::BreakerMode::kForcedOpen
-                        : cmd.value() == status::BreakerCommand::kClosed ? resilience::BreakerMode::kForcedClosed
-                                                                         : resilience::BreakerMode::kAuto;
-      a.t.breaker->set_mode(mode);
-      const auto snap = a.t.breaker->snapshot();
-      return done(a, req, c, "breaker", std::string("mode=") + status::breaker_command_name(cmd.value()),
-                  {{"mode", resilience::breaker_mode_name(snap.mode)},
-                   {"state", resilience::breaker_state_name(snap.state)}});
-    });
+    add_action(router, admin, "/admin/breaker", "breaker",
+               [](const Admin& a, const http::Request& req, const auto& c) {
+                 auto cmd = status::parse_breaker_body(req.body);
+                 if (!cmd) return bad_body(req, cmd.error());
+                 const auto mode =
+                     cmd.value() == status::BreakerCommand::kOpen     ? resilience::BreakerMode::kForcedOpen
+                     : cmd.value() == status::BreakerCommand::kClosed ? resilience::BreakerMode::kForcedClosed
+                                                                      : resilience::BreakerMode::kAuto;
+                 a.t.breaker->set_mode(mode);
+                 const auto snap = a.t.breaker->snapshot();
+                 return done(a, req, c, "breaker",
+                             std::string("mode=") + status::breaker_command_name(cmd.value()),
+                             {{"mode", resilience::breaker_mode_name(snap.mode)},
+                              {"state", resilience::breaker_state_name(snap.state)}});
+               });
   }
   if (admin->t.cache != nullptr) {
     add_action(router, admin, "/admin/cache/purge", "cache_purge",
@@ -135,27 +139,31 @@ void register_status_routes(http::Router& router, StatusBoard& board, AdminTarge
                  auto pattern = status::parse_purge_body(req.body);
                  if (!pattern) return bad_body(req, pattern.error());
                  const std::size_t n = a.t.cache->purge(pattern.value());
-                 return done(a, req, c, "cache_purge", "pattern=" + pattern.value() + " purged=" + std::to_string(n),
+                 return done(a, req, c, "cache_purge",
+                             "pattern=" + pattern.value() + " purged=" + std::to_string(n),
                              {{"pattern", pattern.value()}, {"purged", n}, {"entries", a.t.cache->size()}});
                });
   }
-  add_action(router, admin, "/admin/log-level", "log_level", [](const Admin& a, const http::Request& req, const auto& c) {
-    auto level = status::parse_log_level_body(req.body);
-    if (!level) return bad_body(req, level.error());
-    const std::string before = log::level_name(a.t.sink->level());
-    // The warn line goes out before the change, so raising the level to error still records who did it.
-    auto r = done(a, req, c, "log_level", "level=" + level.value() + " (was " + before + ")",
-                  {{"level", level.value()}, {"previous", before}});
-    a.t.sink->set_level(*log::parse_level(level.value()));
-    return r;
-  });
-  add_action(router, admin, "/admin/drain", "drain", [](const Admin& a, const http::Request& req, const auto& c) {
-    if (auto st = status::parse_empty_body(req.body); !st) return bad_body(req, st.error());
-    auto r = done(a, req, c, "drain", "graceful shutdown requested", {{"draining", true}});
-    r.status = 202;
-    a.t.drain();
-    return r;
-  });
+  add_action(router, admin, "/admin/log-level", "log_level",
+             [](const Admin& a, const http::Request& req, const auto& c) {
+               auto level = status::parse_log_level_body(req.body);
+               if (!level) return bad_body(req, level.error());
+               const std::string before = log::level_name(a.t.sink->level());
+               // The warn line goes out before the change, so raising the level to error still records who
+               // did it.
+               auto r = done(a, req, c, "log_level", "level=" + level.value() + " (was " + before + ")",
+                             {{"level", level.value()}, {"previous", before}});
+               a.t.sink->set_level(*log::parse_level(level.value()));
+               return r;
+             });
+  add_action(router, admin, "/admin/drain", "drain",
+             [](const Admin& a, const http::Request& req, const auto& c) {
+               if (auto st = status::parse_empty_body(req.body); !st) return bad_body(req, st.error());
+               auto r = done(a, req, c, "drain", "graceful shutdown requested", {{"draining", true}});
+               r.status = 202;
+               a.t.drain();
+               return r;
+             });
 }
 
 }  // namespace taskman::app

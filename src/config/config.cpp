@@ -52,7 +52,7 @@ const std::vector<Var> kSchema = {
   {"MCP_MAX_SESSIONS", Type::kInt, "10000", "Most MCP sessions open at once.", 1, 1000000},
   {"MCP_READ_ONLY", Type::kBool, "false", "Expose only read-only tools."},
   {"MCP_STATELESS", Type::kBool, "false", "Streamable HTTP without sessions, so any instance behind a load balancer can answer any request (GET/DELETE /mcp: 405)."},
-  {"TRACE_UI_URL", Type::kLinkUrl, "", "Trace view the status page links trace ids to: {trace_id} in it is replaced, else /trace/<id> is appended (Jaeger)."},
+  {"TRACE_UI_URL", Type::kLinkUrl, "", "Trace view the status page links trace ids to; a trace_id placeholder in braces is replaced, else /trace/<id> is appended (Jaeger)."},
 };
 // clang-format on
 
@@ -169,7 +169,7 @@ std::string describe_rule(const Var& var) {
     case Type::kDatabaseUrl: return "sqlite:<path> or postgres://user:password@host:port/db";
     case Type::kOrigins: return "comma-separated origins like https://app.example.com";
     case Type::kTokens: return "comma-separated tokens of 16 or more printable characters without spaces";
-    case Type::kLinkUrl: return "an http:// or https:// URL, optionally with {trace_id} in its path or query";
+    case Type::kLinkUrl: return "an http:// or https:// URL";
   }
   return "a value";
 }

@@ -24,7 +24,8 @@ CircuitBreakerOptions options(int threshold, std::int64_t volume, std::int64_t r
 struct Recorder {
   std::vector<Event> events;
   void attach(CircuitBreaker& b) {
-    b.add_listener([this](State from, State to, TransitionReason why) { events.emplace_back(from, to, why); });
+    b.add_listener(
+        [this](State from, State to, TransitionReason why) { events.emplace_back(from, to, why); });
   }
 };
 

@@ -36,7 +36,8 @@ bool token_equal(std::string_view a, std::string_view b) {
 Result<Json> object_body(std::string_view body, std::initializer_list<std::string_view> allowed,
                          std::string_view example) {
   const std::string example_text = "the body must be a JSON object like " + std::string(example);
-  if (std::all_of(body.begin(), body.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)); })) {
+  if (std::all_of(body.begin(), body.end(),
+                  [](char c) { return std::isspace(static_cast<unsigned char>(c)); })) {
     return Json::object();
   }
   Json j = Json::parse(body, nullptr, false);
@@ -46,7 +47,8 @@ Result<Json> object_body(std::string_view body, std::initializer_list<std::strin
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
       std::string known;
       for (auto a : allowed) known += (known.empty() ? "" : ", ") + std::string(a);
-      return Error::invalid(key, "is not a field of this action (known: " + (known.empty() ? "none" : known) + ")");
+      return Error::invalid(
+          key, "is not a field of this action (known: " + (known.empty() ? "none" : known) + ")");
     }
   }
   return j;

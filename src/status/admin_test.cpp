@@ -8,9 +8,10 @@ namespace {
 const std::vector<std::string> kTokens = {"first-token-0123456789", "second-token-0123456789"};
 
 TEST(AdminCallers, LoopbackAddresses) {
-  for (const char* a : {"127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"}) EXPECT_TRUE(is_loopback(a)) << a;
-  for (const char* a : {"", "192.0.2.2", "10.0.0.1", "::ffff:10.0.0.1", "fd00::2", "127.0.0.1.evil", "1127.0.0.1",
-                        "127.0.0.x"}) {
+  for (const char* a : {"127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"})
+    EXPECT_TRUE(is_loopback(a)) << a;
+  for (const char* a : {"", "192.0.2.2", "10.0.0.1", "::ffff:10.0.0.1", "fd00::2", "127.0.0.1.evil",
+                        "1127.0.0.1", "127.0.0.x"}) {
     EXPECT_FALSE(is_loopback(a)) << a;
   }
 }
@@ -71,7 +72,10 @@ TEST(AdminBodies, PurgeLogLevelAndEmpty) {
   EXPECT_EQ(parse_purge_body(R"({"pattern":""})").error().fields.at(0).field, "pattern");
   EXPECT_EQ(parse_purge_body(R"({"pattern":5})").error().fields.at(0).field, "pattern");
   EXPECT_EQ(parse_purge_body(R"({"all":false})").error().fields.at(0).field, "all");
-  EXPECT_EQ(parse_purge_body(std::string(R"({"pattern":")") + std::string(600, 'a') + "\"}").error().fields.at(0).field,
+  EXPECT_EQ(parse_purge_body(std::string(R"({"pattern":")") + std::string(600, 'a') + "\"}")
+                .error()
+                .fields.at(0)
+                .field,
             "pattern");
   EXPECT_EQ(parse_log_level_body(R"({"level":"DEBUG"})").value(), "debug");
   EXPECT_EQ(parse_log_level_body(R"({"level":"loud"})").error().fields.at(0).field, "level");

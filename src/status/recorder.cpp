@@ -9,8 +9,8 @@ WindowRecorder::WindowRecorder(const Clock& clock, std::size_t max_labels)
 
 void WindowRecorder::record(std::string_view label, std::chrono::nanoseconds duration, bool error) {
   const double ms = std::chrono::duration<double, std::milli>(duration).count();
-  const auto bucket = static_cast<std::size_t>(
-      std::lower_bound(kBoundsMs.begin(), kBoundsMs.end(), ms) - kBoundsMs.begin());
+  const auto bucket =
+      static_cast<std::size_t>(std::lower_bound(kBoundsMs.begin(), kBoundsMs.end(), ms) - kBoundsMs.begin());
   const std::int64_t second = clock_.now_ms() / 1000;
   std::lock_guard lock(mu_);
   auto it = series_.find(label);

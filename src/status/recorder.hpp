@@ -29,8 +29,8 @@ class WindowRecorder {
  public:
   static constexpr int kSlots = 60;  // one per second
   // Upper bounds (ms) of the latency buckets; the last bucket is everything above the last bound.
-  static constexpr std::array<double, 16> kBoundsMs = {0.25, 0.5, 1,    2,    5,    10,    25,    50,
-                                                       100,  250, 500,  1000, 2500, 5000, 10000, 30000};
+  static constexpr std::array<double, 16> kBoundsMs = {0.25, 0.5, 1,   2,    5,    10,   25,    50,
+                                                       100,  250, 500, 1000, 2500, 5000, 10000, 30000};
   // Labels past `max_labels` are folded into "other" (bounded memory whatever callers pass).
   explicit WindowRecorder(const Clock& clock, std::size_t max_labels = 64);
 

@@ -24,7 +24,7 @@ TEST(WindowRecorder, CountsRateAndPercentilesPerLabel) {
   ManualClock clock;
   WindowRecorder r(clock);
   clock.advance_ms(10'000);  // ten seconds lived: the rate divides by 10
-  for (int i = 0; i < 90; ++i) r.record("GET /a", milliseconds(3), false);  // bucket (2, 5]
+  for (int i = 0; i < 90; ++i) r.record("GET /a", milliseconds(3), false);   // bucket (2, 5]
   for (int i = 0; i < 10; ++i) r.record("GET /a", milliseconds(400), true);  // bucket (250, 500]
   r.record("POST /b", microseconds(100), false);
   const auto snap = r.snapshot();

@@ -194,14 +194,16 @@ constexpr std::string_view kScript = R"(<script>
 </script>)";
 
 std::vector<Column> latency_cols(const char* first, const char* title) {
-  return {{first, title},       {"requests", "requests (1 min)"}, {"errors", "errors"}, {"rps", "req/s"},
-          {"p50_ms", "p50 ms"}, {"p90_ms", "p90 ms"},             {"p99_ms", "p99 ms"}};
+  return {{first, title},       {"requests", "requests (1 min)"},
+          {"errors", "errors"}, {"rps", "req/s"},
+          {"p50_ms", "p50 ms"}, {"p90_ms", "p90 ms"},
+          {"p99_ms", "p99 ms"}};
 }
 
 std::vector<Column> call_cols() {
-  return {{"age_ms", "ago (ms)"},         {"kind", "kind"},          {"method", "method"},
-          {"target", "route / tool"},     {"outcome", "outcome"},    {"duration_ms", "ms"},
-          {"request_id", "request id"},   {"trace_id", "trace id"}};
+  return {{"age_ms", "ago (ms)"},       {"kind", "kind"},        {"method", "method"},
+          {"target", "route / tool"},   {"outcome", "outcome"},  {"duration_ms", "ms"},
+          {"request_id", "request id"}, {"trace_id", "trace id"}};
 }
 
 }  // namespace
@@ -211,12 +213,23 @@ std::string html_escape(std::string_view text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -225,15 +238,20 @@ std::string html_escape(std::string_view text) {
 std::string render_html(const StatusSnapshot& s) {
   const Json doc = to_json(s);
   Page p(doc);
-  p.raw("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>");
+  p.raw(
+      "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>");
   p.raw(html_escape(s.service));
   p.raw(" status</title>");
   p.raw(kStyle);
   p.raw("</head><body><h1>");
   p.raw(html_escape(s.service));
-  p.raw(" status</h1><p id=\"live\" data-updates=\"0\">server-rendered; updates live when JavaScript runs</p>");
-  p.facts({{"version", "version"}, {"revision", "revision"}, {"build_type", "build"}, {"uptime_s", "uptime (s)"},
+  p.raw(
+      " status</h1><p id=\"live\" data-updates=\"0\">server-rendered; updates live when JavaScript runs</p>");
+  p.facts({{"version", "version"},
+           {"revision", "revision"},
+           {"build_type", "build"},
+           {"uptime_s", "uptime (s)"},
            {"log_level", "log level"}});
   if (!s.database.empty()) p.facts({{"database", "database"}});
 
@@ -256,7 +274,8 @@ std::string render_html(const StatusSnapshot& s) {
              {"breaker.window_ms", "window ms"},
              {"breaker.time_until_half_open_ms", "probe in ms"}});
     p.raw("<h3>Transitions</h3>");
-    p.table("breaker.transitions", {{"age_ms", "ago (ms)"}, {"from", "from"}, {"to", "to"}, {"reason", "reason"}});
+    p.table("breaker.transitions",
+            {{"age_ms", "ago (ms)"}, {"from", "from"}, {"to", "to"}, {"reason", "reason"}});
   }
   if (s.cache) {
     p.raw("<h2 id=\"cache\">Fallback cache</h2>");
@@ -276,7 +295,9 @@ std::string render_html(const StatusSnapshot& s) {
   }
   if (s.bulkhead) {
     p.raw("<h2>Bulkhead</h2>");
-    p.facts({{"bulkhead.in_flight", "in flight"}, {"bulkhead.capacity", "capacity"}, {"bulkhead.rejected", "rejected"}});
+    p.facts({{"bulkhead.in_flight", "in flight"},
+             {"bulkhead.capacity", "capacity"},
+             {"bulkhead.rejected", "rejected"}});
   }
   if (s.mcp) {
     p.raw("<h2>MCP sessions</h2>");
@@ -295,8 +316,11 @@ std::string render_html(const StatusSnapshot& s) {
   p.raw("<h2>Recent requests</h2>");
   p.table("recent_requests", call_cols());
   p.raw("<h2 id=\"admin\">Admin actions</h2>");
-  p.table("admin_actions",
-          {{"age_ms", "ago (ms)"}, {"action", "action"}, {"detail", "detail"}, {"remote", "from"}, {"who", "who"}});
+  p.table("admin_actions", {{"age_ms", "ago (ms)"},
+                            {"action", "action"},
+                            {"detail", "detail"},
+                            {"remote", "from"},
+                            {"who", "who"}});
   p.raw("<p>JSON: <a href=\"status.json\">status.json</a></p>");
   p.raw(kScript);
   p.raw("</body></html>\n");

@@ -77,7 +77,8 @@ Json to_json(const StatusSnapshot& s) {
     const auto& b = *s.breaker;
     Json transitions = Json::array();
     for (const auto& t : b.transitions) {
-      transitions.push_back({{"age_ms", s.now_ms - t.at_ms}, {"from", t.from}, {"to", t.to}, {"reason", t.reason}});
+      transitions.push_back(
+          {{"age_ms", s.now_ms - t.at_ms}, {"from", t.from}, {"to", t.to}, {"reason", t.reason}});
     }
     j["breaker"] = {{"state", b.state},
                     {"mode", b.mode},
@@ -104,15 +105,17 @@ Json to_json(const StatusSnapshot& s) {
                   {"misses", c.misses},
                   {"stale", c.stale},
                   // Of the failed reads that asked the cache, the share it answered.
-                  {"hit_ratio", lookups == 0 ? Json(nullptr)
-                                             : Json(round3(static_cast<double>(c.hits) / static_cast<double>(lookups)))},
+                  {"hit_ratio",
+                   lookups == 0 ? Json(nullptr)
+                                : Json(round3(static_cast<double>(c.hits) / static_cast<double>(lookups)))},
                   {"oldest_age_ms", optional_number(c.oldest_age_ms)},
                   {"evictions", std::move(evictions)}};
   }
   j["bulkhead"] = nullptr;
   if (s.bulkhead) {
-    j["bulkhead"] = {
-        {"in_flight", s.bulkhead->in_flight}, {"capacity", s.bulkhead->capacity}, {"rejected", s.bulkhead->rejected}};
+    j["bulkhead"] = {{"in_flight", s.bulkhead->in_flight},
+                     {"capacity", s.bulkhead->capacity},
+                     {"rejected", s.bulkhead->rejected}};
   }
   j["mcp"] = nullptr;
   if (s.mcp) {

@@ -40,8 +40,9 @@ StatusSnapshot sample() {
   s.bulkhead = BulkheadView{2, 100, 1};
   s.mcp = McpView{2, {{"2025-06-18", 1, 1}, {"2025-03-26", 1, 0}}};
   s.exporter = {true, 4, 10, 1, 0};
-  CallRecord failed{98'000, "mcp", "tools/call", "create_task", "tool_error", true, 12.5, "req-<1>",
-                    "4bf92f3577b34da6a3ce929d0e0e4736"};
+  CallRecord failed{98'000,        "mcp",        "tools/call",
+                    "create_task", "tool_error", true,
+                    12.5,          "req-<1>",    "4bf92f3577b34da6a3ce929d0e0e4736"};
   s.recent_requests = {failed};
   s.recent_errors = {failed};
   s.admin_actions = {{97'000, "breaker", "mode=open", "127.0.0.1", "loopback"}};
@@ -79,7 +80,8 @@ TEST(StatusJson, EverySectionWithAges) {
   EXPECT_EQ(j["exporter"]["dropped"], 1);
   EXPECT_EQ(j["recent_errors"][0]["age_ms"], 2000);
   EXPECT_EQ(j["recent_errors"][0]["request_id"], "req-<1>");
-  EXPECT_EQ(j["recent_errors"][0]["trace_url"], "http://localhost:16686/trace/4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_EQ(j["recent_errors"][0]["trace_url"],
+            "http://localhost:16686/trace/4bf92f3577b34da6a3ce929d0e0e4736");
   EXPECT_EQ(j["admin_actions"][0]["who"], "loopback");
   EXPECT_EQ(j["trace_ui"], true);
 }
@@ -105,10 +107,12 @@ TEST(StatusHtml, ServerRenderedTablesEscapedAndLiveScript) {
   for (const char* ext : {"src=\"http", "href=\"http://fonts", "<link", "@import"}) {
     EXPECT_EQ(html.find(ext), std::string::npos) << ext;
   }
-  EXPECT_NE(html.find("data-v=\"breaker.state\" class=\"badge\" data-state=\"open\">open</span>"), std::string::npos);
+  EXPECT_NE(html.find("data-v=\"breaker.state\" class=\"badge\" data-state=\"open\">open</span>"),
+            std::string::npos);
   EXPECT_NE(html.find("<td>req-&lt;1&gt;</td>"), std::string::npos);  // escaped, in a table cell
   EXPECT_EQ(html.find("req-<1>"), std::string::npos);
-  EXPECT_NE(html.find("<a href=\"http://localhost:16686/trace/4bf92f3577b34da6a3ce929d0e0e4736\">"), std::string::npos);
+  EXPECT_NE(html.find("<a href=\"http://localhost:16686/trace/4bf92f3577b34da6a3ce929d0e0e4736\">"),
+            std::string::npos);
   EXPECT_NE(html.find("<td>error_threshold</td>"), std::string::npos);
   EXPECT_NE(html.find("<td>2025-06-18</td>"), std::string::npos);
   EXPECT_NE(html.find("<td>1.25</td>"), std::string::npos);  // p50 of the route

@@ -15,10 +15,10 @@ namespace taskman::status {
 // One finished HTTP request or MCP call. `at_ms` is on the status clock (ages are rendered).
 struct CallRecord {
   std::int64_t at_ms = 0;
-  std::string kind;    // "http" | "mcp"
-  std::string method;  // "POST" | "tools/call" ...
-  std::string target;  // route template or tool name (bounded: never a raw path)
-  std::string outcome; // HTTP status code, or the MCP outcome (ok, tool_error, error, cancelled)
+  std::string kind;     // "http" | "mcp"
+  std::string method;   // "POST" | "tools/call" ...
+  std::string target;   // route template or tool name (bounded: never a raw path)
+  std::string outcome;  // HTTP status code, or the MCP outcome (ok, tool_error, error, cancelled)
   bool error = false;
   double duration_ms = -1;  // < 0: not measured
   std::string request_id;

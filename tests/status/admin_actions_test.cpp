@@ -38,7 +38,8 @@ TEST(AdminActions, ForcedOpenFailsTheNextWriteFastAndAutoBringsItBack) {
 
   const auto t0 = std::chrono::steady_clock::now();
   auto write = st.session->call_tool("create_task", {{"title", "while forced open"}});
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_TRUE(is_error(write)) << write.dump();
   EXPECT_TRUE(has(text_of(write), "forced open by an operator")) << text_of(write);
   EXPECT_FALSE(request_id_in(text_of(write)).empty()) << text_of(write);
@@ -93,9 +94,10 @@ TEST(AdminActions, GetOnAnActionIs405AndBadBodiesAre400NamingTheField) {
     const char* body;
     const char* field;
   };
-  for (const Case& c : {Case{"breaker", R"({"mode":"ajar"})", "mode"}, Case{"breaker", "", "mode"},
-                        Case{"breaker", "not json", "body"}, Case{"cache/purge", R"({"pattern":7})", "pattern"},
-                        Case{"log-level", R"({"level":"loud"})", "level"}, Case{"drain", R"({"now":1})", "now"}}) {
+  for (const Case& c :
+       {Case{"breaker", R"({"mode":"ajar"})", "mode"}, Case{"breaker", "", "mode"},
+        Case{"breaker", "not json", "body"}, Case{"cache/purge", R"({"pattern":7})", "pattern"},
+        Case{"log-level", R"({"level":"loud"})", "level"}, Case{"drain", R"({"now":1})", "now"}}) {
     auto r = st.admin(c.path, c.body);
     ASSERT_EQ(r.status, 400) << c.path << " " << c.body << ": " << r.body;
     const Json p = Json::parse(r.body);
@@ -125,7 +127,8 @@ TEST(AdminActions, PurgeByPatternLogLevelAndDrain) {
   r = st.admin("cache/purge", "{}");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(st.status_json()["cache"]["entries"], 0);
-  EXPECT_TRUE(has(st.metrics(), "fallback_cache_evictions_total{reason=\"purged\"} " + std::to_string(entries)));
+  EXPECT_TRUE(
+      has(st.metrics(), "fallback_cache_evictions_total{reason=\"purged\"} " + std::to_string(entries)));
 
   r = st.admin("log-level", R"({"level":"debug"})");
   ASSERT_EQ(r.status, 200) << r.body;
@@ -177,12 +180,14 @@ TEST(AdminActions, NonLoopbackCallerNeedsAToken) {
   EXPECT_EQ(r.status, 401) << r.body;
   r = http_to(*ip, port, "GET", "/status.json");
   EXPECT_EQ(r.status, 401) << r.body;
-  auto refused = mcp.wait_for_line([](const std::string& l) { return has(l, "\"msg\":\"admin request refused\""); });
+  auto refused =
+      mcp.wait_for_line([](const std::string& l) { return has(l, "\"msg\":\"admin request refused\""); });
   ASSERT_TRUE(refused);
   EXPECT_EQ(Json::parse(*refused)["remote"], *ip);
   EXPECT_FALSE(has(mcp.stderr_text(), "wrong-token")) << "a presented token reached the log";
 
-  r = http_to(*ip, port, "POST", "/admin/breaker", {{"Authorization", "Bearer " + token}}, R"({"mode":"open"})");
+  r = http_to(*ip, port, "POST", "/admin/breaker", {{"Authorization", "Bearer " + token}},
+              R"({"mode":"open"})");
   ASSERT_EQ(r.status, 200) << r.body;
   r = http_to(*ip, port, "GET", "/status.json", {{"Authorization", "Bearer " + token}});
   ASSERT_EQ(r.status, 200) << r.body;

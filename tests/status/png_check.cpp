@@ -41,7 +41,8 @@ std::optional<Image> decode_png(const std::string& s, std::string& why) {
       const int interlace = static_cast<std::uint8_t>(s[at + 20]);
       channels = color == 6 ? 4 : color == 2 ? 3 : 0;
       if (depth != 8 || channels == 0 || interlace != 0) {
-        why = "unsupported PNG format (depth " + std::to_string(depth) + ", color type " + std::to_string(color) + ")";
+        why = "unsupported PNG format (depth " + std::to_string(depth) + ", color type " +
+              std::to_string(color) + ")";
         return std::nullopt;
       }
     } else if (type == "IDAT") {
@@ -75,11 +76,20 @@ std::optional<Image> decode_png(const std::string& s, std::string& why) {
       const int c = i >= static_cast<std::size_t>(channels) ? prev[i - channels] : 0;
       int v = x;
       switch (filter) {
-        case 0: break;
-        case 1: v = x + a; break;
-        case 2: v = x + b; break;
-        case 3: v = x + (a + b) / 2; break;
-        case 4: v = x + paeth(a, b, c); break;
+        case 0:
+          break;
+        case 1:
+          v = x + a;
+          break;
+        case 2:
+          v = x + b;
+          break;
+        case 3:
+          v = x + (a + b) / 2;
+          break;
+        case 4:
+          v = x + paeth(a, b, c);
+          break;
         default:
           why = "bad filter type " + std::to_string(filter);
           return std::nullopt;
@@ -87,7 +97,8 @@ std::optional<Image> decode_png(const std::string& s, std::string& why) {
       cur[i] = static_cast<std::uint8_t>(v & 0xff);
     }
     for (std::uint32_t x = 0; x < img.width; ++x) {
-      for (int k = 0; k < 3; ++k) img.rgb[(static_cast<std::size_t>(y) * img.width + x) * 3 + k] = cur[x * channels + k];
+      for (int k = 0; k < 3; ++k)
+        img.rgb[(static_cast<std::size_t>(y) * img.width + x) * 3 + k] = cur[x * channels + k];
     }
     prev.swap(cur);
   }

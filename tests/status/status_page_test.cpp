@@ -32,9 +32,9 @@ TEST(StatusPage, JsonFormFieldByField) {
   Stack st(false, {"--trace-ui-url", "http://localhost:16686/trace/{trace_id}"});
   const std::string id = st.create("one");
   for (int i = 0; i < 4; ++i) ASSERT_FALSE(is_error(st.session->call_tool("get_task", {{"id", id}})));
-  auto failed = st.session->call_tool("get_task", {{"id", "no-such-task"}},
-                                      {{"X-Request-ID", "status-test-failed-call"},
-                                       {"traceparent", "00-" + trace + "-00f067aa0ba902b7-01"}});
+  auto failed = st.session->call_tool(
+      "get_task", {{"id", "no-such-task"}},
+      {{"X-Request-ID", "status-test-failed-call"}, {"traceparent", "00-" + trace + "-00f067aa0ba902b7-01"}});
   ASSERT_TRUE(is_error(failed));
   ASSERT_EQ(request_id_in(text_of(failed)), "status-test-failed-call");
 
@@ -88,7 +88,8 @@ TEST(StatusPage, JsonFormFieldByField) {
   EXPECT_EQ(c["hits"], 0);  // the cache only answers failed reads
   EXPECT_TRUE(c["hit_ratio"].is_null());
   EXPECT_GE(c["oldest_age_ms"].get<int>(), 0);
-  for (const char* r : {"lru", "ttl", "invalidated", "purged"}) EXPECT_TRUE(c["evictions"][r].is_number()) << r;
+  for (const char* r : {"lru", "ttl", "invalidated", "purged"})
+    EXPECT_TRUE(c["evictions"][r].is_number()) << r;
 
   EXPECT_EQ(s["bulkhead"]["capacity"], 100);
   EXPECT_EQ(s["bulkhead"]["in_flight"], 0);
@@ -165,12 +166,15 @@ std::string chromium(const TempDir& dir, const std::vector<std::string>& extra, 
   std::string out;
   while (auto line = p.read_stdout_line(std::chrono::seconds(60))) out += *line + "\n";
   const auto rc = p.wait_exit(std::chrono::seconds(60));
-  if (rc != 0) throw std::runtime_error("chromium exited " + (rc ? std::to_string(*rc) : "late") + ":\n" + p.stderr_text());
+  if (rc != 0)
+    throw std::runtime_error("chromium exited " + (rc ? std::to_string(*rc) : "late") + ":\n" +
+                             p.stderr_text());
   return out;
 }
 
 TEST(StatusPage, ChromiumShowsTheBreakerOpeningTheCacheAnsweringAndFailedRequestIds) {
-  ASSERT_EQ(access(kChromium, X_OK), 0) << kChromium << " is missing: scripts/bootstrap --test installs chromium";
+  ASSERT_EQ(access(kChromium, X_OK), 0)
+      << kChromium << " is missing: scripts/bootstrap --test installs chromium";
   // A reset timeout longer than the test: the breaker stays open while the page is looked at.
   Stack st(false, {"--circuit-breaker-reset-timeout-ms", "120000"});
   const std::string id = st.create("cached before the crash");
@@ -208,7 +212,8 @@ TEST(StatusPage, ChromiumShowsTheBreakerOpeningTheCacheAnsweringAndFailedRequest
   ASSERT_TRUE(st.mcp->wait_for_line(fault::breaker_transition_to("open"), std::chrono::seconds(10)));
   {
     std::unique_lock lock(mu);
-    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return stale_answers >= 3 && failed_ids.size() >= 3; }))
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10),
+                            [&] { return stale_answers >= 3 && failed_ids.size() >= 3; }))
         << "stale " << stale_answers << ", failed " << failed_ids.size();
   }
 
@@ -222,7 +227,8 @@ TEST(StatusPage, ChromiumShowsTheBreakerOpeningTheCacheAnsweringAndFailedRequest
 
   // The script ran and rewrote the page from status.json at least once.
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(dom, m, std::regex("id=\"live\" data-updates=\"(\\d+)\""))) << dom.substr(0, 2000);
+  ASSERT_TRUE(std::regex_search(dom, m, std::regex("id=\"live\" data-updates=\"(\\d+)\"")))
+      << dom.substr(0, 2000);
   EXPECT_GE(std::stoi(m[1]), 1);
   EXPECT_TRUE(has(dom, "live: updated ")) << dom.substr(0, 2000);
   // The breaker went open, by the error threshold.

@@ -35,7 +35,8 @@ std::string Stack::create(const std::string& title) {
 
 Json Stack::status_json() const {
   auto r = http(mcp_port, "GET", "/status.json");
-  if (r.status != 200) throw std::runtime_error("GET /status.json: " + std::to_string(r.status) + " " + r.body);
+  if (r.status != 200)
+    throw std::runtime_error("GET /status.json: " + std::to_string(r.status) + " " + r.body);
   return Json::parse(r.body);
 }
 
