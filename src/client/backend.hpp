@@ -69,9 +69,11 @@ inline std::string describe_status(int status) {
   return "HTTP " + std::to_string(status) + (phrase.empty() ? "" : " " + std::string(phrase));
 }
 
-class Backend {
+// The MCP side's port to the task backend: one REST call in, one classified answer out. BackendClient is
+// the real one (resilient HTTP); tests script their own.
+class TaskBackend {
  public:
-  virtual ~Backend() = default;
+  virtual ~TaskBackend() = default;
   // An HTTP answer of any status is a RestResult, classified by its status before its body: a 429/5xx
   // body that is not JSON is dropped (body null), a 4xx body that is not JSON too unless it claims to
   // be JSON. No answer at all (connection failure after the retries, deadline, open circuit, bulkhead

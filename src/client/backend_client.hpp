@@ -43,7 +43,7 @@ struct BackendClientOptions {
 // The route template of a REST path below the API base, for metric labels ("/tasks/{id}").
 std::string endpoint_template(std::string_view path);
 
-class BackendClient final : public Backend {
+class BackendClient final : public TaskBackend {
  public:
   // Throws std::invalid_argument for an unusable endpoint (validated earlier by the config layer).
   BackendClient(http::IoPool& pool, BackendClientOptions options, log::Logger& logger,

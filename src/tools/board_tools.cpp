@@ -95,7 +95,7 @@ mcp::Resource board_resource() {
 
 // One show_board call: the projects, then up to kMaxTaskPages pages of tasks, then the answer.
 struct BoardCall : std::enable_shared_from_this<BoardCall> {
-  Backend& backend;
+  TaskBackend& backend;
   mcp::CallPtr ctx;
   mcp::Reply<Json> reply;
   std::string project_id;
@@ -104,7 +104,7 @@ struct BoardCall : std::enable_shared_from_this<BoardCall> {
   bool truncated = false;
   RestResult freshness;  // stale, age_ms and retry_hint of the oldest answer used
 
-  BoardCall(Backend& b, mcp::CallPtr c, mcp::Reply<Json> r, std::string pid)
+  BoardCall(TaskBackend& b, mcp::CallPtr c, mcp::Reply<Json> r, std::string pid)
       : backend(b), ctx(std::move(c)), reply(std::move(r)), project_id(std::move(pid)) {}
 
   void fail(std::string text) { reply(error_result(std::move(text), request_id_of(ctx))); }
@@ -231,7 +231,7 @@ bool renders_apps(const Json& client_capabilities) {
 
 ToolSpec board_tool_spec() {
   ToolSpec spec{show_board_tool(), true,
-                [](Backend& backend, const mcp::CallPtr& ctx, const Json& args, mcp::Reply<Json> reply) {
+                [](TaskBackend& backend, const mcp::CallPtr& ctx, const Json& args, mcp::Reply<Json> reply) {
                   auto call = std::make_shared<BoardCall>(backend, ctx, std::move(reply),
                                                           args.value("project_id", std::string()));
                   call->start();

@@ -16,7 +16,7 @@ using Json = nlohmann::json;
 using client::RestCall;
 using client::RestResult;
 
-class ScriptedBackend : public client::Backend {
+class ScriptedBackend : public client::TaskBackend {
  public:
   void call(const RequestContext&, RestCall c, std::function<void(Result<RestResult>)> done) override {
     calls.push_back(c);

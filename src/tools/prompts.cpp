@@ -22,7 +22,7 @@ Json user_message(std::string text) {
 
 }  // namespace
 
-void register_prompts(mcp::Server& server, Backend& backend) {
+void register_prompts(mcp::Server& server, TaskBackend& backend) {
   mcp::Prompt plan;
   plan.name = "plan_project";
   plan.title = "Plan a project";
@@ -96,7 +96,7 @@ void register_prompts(mcp::Server& server, Backend& backend) {
   });
 }
 
-void register_completions(mcp::Server& server, Backend& backend) {
+void register_completions(mcp::Server& server, TaskBackend& backend) {
   server.set_completion_handler([&backend](mcp::CallPtr ctx, Json params, mcp::Reply<Json> reply) {
     const Json& arg = params.contains("argument") ? params["argument"] : Json();
     const std::string name = arg.is_object() ? arg.value("name", std::string()) : std::string();

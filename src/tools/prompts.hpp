@@ -5,7 +5,7 @@
 
 namespace taskman::tools {
 
-void register_prompts(mcp::Server& server, Backend& backend);
-void register_completions(mcp::Server& server, Backend& backend);
+void register_prompts(mcp::Server& server, TaskBackend& backend);
+void register_completions(mcp::Server& server, TaskBackend& backend);
 
 }  // namespace taskman::tools

@@ -12,7 +12,7 @@ namespace {
 using Json = nlohmann::json;
 using client::encode_segment;
 
-void read_json_resource(Backend& b, const mcp::CallPtr& ctx, std::string uri, std::string path,
+void read_json_resource(TaskBackend& b, const mcp::CallPtr& ctx, std::string uri, std::string path,
                         mcp::Reply<Json> reply) {
   RestCall c{"GET", std::move(path), {}, std::nullopt, std::nullopt, false};
   if (c.path == "/projects") c.query = {{"limit", std::to_string(tasks::kMaxLimit)}};
@@ -37,7 +37,7 @@ void read_json_resource(Backend& b, const mcp::CallPtr& ctx, std::string uri, st
 
 }  // namespace
 
-void register_resources(mcp::Server& server, Backend& backend) {
+void register_resources(mcp::Server& server, TaskBackend& backend) {
   mcp::Resource projects;
   projects.uri = "taskman://projects";
   projects.name = "projects";

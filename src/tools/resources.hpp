@@ -5,6 +5,6 @@
 
 namespace taskman::tools {
 
-void register_resources(mcp::Server& server, Backend& backend);
+void register_resources(mcp::Server& server, TaskBackend& backend);
 
 }  // namespace taskman::tools

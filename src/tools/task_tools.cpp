@@ -22,7 +22,7 @@ const std::vector<std::string>& tool_names() {
   return kNames;
 }
 
-void register_task_tools(mcp::Server& server, Backend& backend, ToolsOptions options) {
+void register_task_tools(mcp::Server& server, TaskBackend& backend, ToolsOptions options) {
   for (const auto& spec : specs()) {
     if (options.read_only && !spec.read_only) continue;
     const Json schema = spec.tool.input_schema;

@@ -10,7 +10,7 @@
 
 namespace taskman::tools {
 
-using client::Backend;
+using client::TaskBackend;
 using client::RestCall;
 using client::RestResult;
 
@@ -24,6 +24,6 @@ struct ToolsOptions {
 // Names of every tool, in listing order (bounded label set for metrics).
 const std::vector<std::string>& tool_names();
 
-void register_task_tools(mcp::Server& server, Backend& backend, ToolsOptions options);
+void register_task_tools(mcp::Server& server, TaskBackend& backend, ToolsOptions options);
 
 }  // namespace taskman::tools

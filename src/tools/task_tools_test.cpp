@@ -11,7 +11,7 @@ namespace {
 
 using Json = nlohmann::json;
 
-class ScriptedBackend : public Backend {
+class ScriptedBackend : public TaskBackend {
  public:
   void call(const RequestContext&, RestCall c, std::function<void(Result<RestResult>)> done) override {
     calls.push_back(c);

@@ -98,7 +98,7 @@ Json finish_structured(Json structured, const RestResult& r) {
   return result;
 }
 
-void call_backend(Backend& backend, const mcp::CallPtr& ctx, RestCall call, mcp::Reply<Json> reply,
+void call_backend(TaskBackend& backend, const mcp::CallPtr& ctx, RestCall call, mcp::Reply<Json> reply,
                   OnOk on_ok) {
   // Only the expected version is needed to explain a 412; the call itself moves to the backend.
   const std::optional<std::int64_t> if_match = call.if_match;

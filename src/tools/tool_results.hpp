@@ -24,7 +24,7 @@ Json finish_structured(Json structured, const RestResult& r);
 using OnOk = std::function<void(RestResult&, mcp::Reply<Json>)>;
 
 // One REST call; non-2xx and transport failures become isError results, 2xx goes to on_ok.
-void call_backend(Backend& backend, const mcp::CallPtr& ctx, RestCall call, mcp::Reply<Json> reply,
+void call_backend(TaskBackend& backend, const mcp::CallPtr& ctx, RestCall call, mcp::Reply<Json> reply,
                   OnOk on_ok);
 // {key: value}, moving value in (an initializer list would copy it).
 Json object_of(std::string_view key, Json value);

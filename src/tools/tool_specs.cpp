@@ -45,7 +45,7 @@ std::vector<ToolSpec> build_specs() {
       "repeat a call that succeeded. Returns the created task with its id.",
       schema::object(create_props, {"title"}), task_out,
       schema::annotations(false, false, false, "Create task"), false,
-      [](Backend& b, const mcp::CallPtr& ctx, const Json& args, mcp::Reply<Json> reply) {
+      [](TaskBackend& b, const mcp::CallPtr& ctx, const Json& args, mcp::Reply<Json> reply) {
         RestCall c{"POST", "/tasks", {}, args, std::nullopt, true};
         call_backend(b, ctx, std::move(c), std::move(reply), wrap_as("task"));
       });
@@ -61,7 +61,7 @@ std::vector<ToolSpec> build_specs() {
           {{"task", schema::task()}, {"comments", {{"type", "array"}, {"items", schema::comment()}}}},
           {"task"}),
       schema::annotations(true, false, true, "Get task"), true,
-      [](Backend& b, const mcp::CallPtr& ctx, const Json& args, mcp::Reply<Json> reply) {
+      [](TaskBackend& b, const mcp::CallPtr& ctx, const Json& args, mcp::Reply<Json> reply) {
         const std::string id = encode_segment(args["id"].get<std::string>());
         const bool with_comments = args.value("include_comments", false);
         RestCall c{"GET", "/tasks/" + id, {}, std::nullopt, std::nullopt, false};
@@ -119,7 +119,7 @@ std::vector<ToolSpec> build_specs() {
             {{"type", "array"}, {"items", schema::task_field()}, {"description", "Task fields to return."}}}},
           {}),
       schema::page(schema::partial_task()), schema::annotations(true, false, true, "List tasks"), true,
-      [](Backend& b, const mcp::CallPtr& ctx, const Json& args, mcp::Reply<Json> reply) {
+      [](TaskBackend& b, const mcp::CallPtr& ctx, const Json& args, mcp::Reply<Json> reply) {
         RestCall c{"GET", "/tasks", {}, std::nullopt, std::nullopt, false};
         for (std::string_view q : tasks::kTaskListParams) add_query(c, args, std::string(q));
         std::optional<std::set<std::string>> fields;
@@ -158,7 +158,7 @@ std::vector<ToolSpec> build_specs() {
           "). Pass expected_version to avoid overwriting someone "
           "else's change. Returns the updated task.",
       schema::object(update_props, {"id"}), task_out, schema::annotations(false, true, true, "Update task"),
-      false, [](Backend& b, const mcp::CallPtr& ctx, const Json& args, mcp::Reply<Json> reply) {
+      false, [](TaskBackend& b, const mcp::CallPtr& ctx, const Json& args, mcp::Reply<Json> reply) {
         RestCall c{"PATCH",      "/tasks/" + encode_segment(args["id"].get<std::string>()),
                    {},           body_without(args, {"id", "expected_version"}),
                    std::nullopt, false};
@@ -170,7 +170,7 @@ std::vector<ToolSpec> build_specs() {
       schema::object({{"id", schema::str("Id of the task to delete.", 1)}}, {"id"}),
       schema::object({{"deleted", {{"type", "boolean"}}}, {"id", {{"type", "string"}}}}, {"deleted", "id"}),
       schema::annotations(false, true, true, "Delete task"), false,
-      [](Backend& b, const mcp::CallPtr& ctx, const Json& args, mcp::Reply<Json> reply) {
+      [](TaskBackend& b, const mcp::CallPtr& ctx, const Json& args, mcp::Reply<Json> reply) {
         const std::string id = args["id"].get<std::string>();
         RestCall c{"DELETE", "/tasks/" + encode_segment(id), {}, std::nullopt, std::nullopt, false};
         call_backend(b, ctx, std::move(c), std::move(reply),
@@ -187,7 +187,7 @@ std::vector<ToolSpec> build_specs() {
                      {}),
       schema::object({{"task", {{"anyOf", {schema::task(), {{"type", "null"}}}}}}}, {"task"}),
       schema::annotations(true, false, true, "Next task"), true,
-      [](Backend& b, const mcp::CallPtr& ctx, const Json& args, mcp::Reply<Json> reply) {
+      [](TaskBackend& b, const mcp::CallPtr& ctx, const Json& args, mcp::Reply<Json> reply) {
         RestCall c{"GET", "/tasks/next", {}, std::nullopt, std::nullopt, false};
         add_query(c, args, "project_id");
         add_query(c, args, "assignee");
@@ -203,7 +203,7 @@ std::vector<ToolSpec> build_specs() {
                      {"task_id", "body"}),
       schema::object({{"comment", schema::comment()}}, {"comment"}),
       schema::annotations(false, false, false, "Add comment"), false,
-      [](Backend& b, const mcp::CallPtr& ctx, const Json& args, mcp::Reply<Json> reply) {
+      [](TaskBackend& b, const mcp::CallPtr& ctx, const Json& args, mcp::Reply<Json> reply) {
         RestCall c{"POST",       "/tasks/" + encode_segment(args["task_id"].get<std::string>()) + "/comments",
                    {},           body_without(args, {"task_id"}),
                    std::nullopt, true};
@@ -216,7 +216,7 @@ std::vector<ToolSpec> build_specs() {
                       {"cursor", schema::str("next_cursor from the previous page.")}},
                      {}),
       schema::page(schema::project()), schema::annotations(true, false, true, "List projects"), true,
-      [](Backend& b, const mcp::CallPtr& ctx, const Json& args, mcp::Reply<Json> reply) {
+      [](TaskBackend& b, const mcp::CallPtr& ctx, const Json& args, mcp::Reply<Json> reply) {
         RestCall c{"GET", "/projects", {}, std::nullopt, std::nullopt, false};
         add_query(c, args, "limit");
         add_query(c, args, "cursor");
@@ -235,7 +235,7 @@ std::vector<ToolSpec> build_specs() {
                      {"name"}),
       schema::object({{"project", schema::project()}}, {"project"}),
       schema::annotations(false, false, false, "Create project"), false,
-      [](Backend& b, const mcp::CallPtr& ctx, const Json& args, mcp::Reply<Json> reply) {
+      [](TaskBackend& b, const mcp::CallPtr& ctx, const Json& args, mcp::Reply<Json> reply) {
         RestCall c{"POST", "/projects", {}, args, std::nullopt, true};
         call_backend(b, ctx, std::move(c), std::move(reply), wrap_as("project"));
       });
