@@ -1,4 +1,4 @@
-// Hot paths of a tool call, one at a time (SPEC §9): traceparent parse, span start/end, fallback
+// Hot paths of a tool call, one at a time (docs/performance.md#how-it-is-measured): traceparent parse, span start/end, fallback
 // cache get/put, breaker admit/record, and JSON-RPC parse + dispatch + serialize of a tools/call.
 // Run: build/bench/hot_paths_bench  (metric updates: build/src/metrics/metrics_bench)
 #include <benchmark/benchmark.h>

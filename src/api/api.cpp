@@ -5,7 +5,10 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "core/encoding.hpp"
+#include "core/redact.hpp"
 #include "core/text.hpp"
+#include "http/problem.hpp"
 #include "http/router.hpp"
 #include "log/log.hpp"
 #include "store/store.hpp"
@@ -47,28 +50,23 @@ const char* problem_title(int status) {
   }
 }
 
-// RFC 9457 problem details. Internal errors are logged in full and shown generically: database
-// messages are for operators, not for clients.
+// RFC 9457 problem details (http::Problem). Internal errors are logged in full and shown
+// generically: database messages are for operators, not for clients.
 Response problem(const Error& e, const RequestContext& ctx, log::Logger& logger) {
   const int status = http_status(e.code);
-  nlohmann::json j;
-  j["type"] = std::string("https://taskman.dev/problems/") + error_code_name(e.code);
-  j["title"] = problem_title(status);
-  j["status"] = status;
   if (status >= 500) {
     logger.error(ctx, "request failed", {{"error", e.message}, {"status", status}});
   }
-  j["detail"] =
+  http::Problem p;
+  p.status = status;
+  p.type = std::string("https://taskman.dev/problems/") + error_code_name(e.code);
+  p.title = problem_title(status);
+  p.detail =
       status == 500 ? "internal error; the server log has the details under this request_id" : e.message;
-  j["request_id"] = ctx.request_id;
-  j["errors"] = nlohmann::json::array();
-  for (const auto& f : e.fields) j["errors"].push_back({{"field", f.field}, {"message", f.message}});
-  Response r;
-  r.status = status;
-  r.headers.set("Content-Type", "application/problem+json");
-  if (e.retry_after_ms >= 0) r.headers.set("Retry-After", std::to_string((e.retry_after_ms + 999) / 1000));
-  r.body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  return r;
+  p.request_id = ctx.request_id;
+  p.errors = e.fields;
+  if (e.retry_after_ms >= 0) p.retry_after_s = static_cast<int>((e.retry_after_ms + 999) / 1000);
+  return http::problem_response(p);
 }
 
 std::string etag(std::int64_t version) { return "\"" + std::to_string(version) + "\""; }
@@ -132,16 +130,10 @@ std::string sha256_hex(std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out += kHex[md[i] >> 4];
-    out += kHex[md[i] & 0xF];
-  }
-  return out;
+  return hex_encode(std::string_view(reinterpret_cast<const char*>(md), len));
 }
 
-Status check_params(const Request& req, std::initializer_list<std::string_view> allowed) {
+Status check_params(const Request& req, const std::vector<std::string_view>& allowed) {
   for (const auto& [k, v] : req.query_params()) {
     bool ok = false;
     for (auto a : allowed) ok = ok || k == a;
@@ -165,15 +157,6 @@ bool none_match(std::string_view header, std::int64_t version) {
   return false;
 }
 
-// Credentials in a URL (postgres://user:secret@host/db) never reach the log.
-std::string redact_url(std::string_view url) {
-  const auto scheme = url.find("://");
-  const auto at = url.find('@');
-  if (scheme == std::string_view::npos || at == std::string_view::npos || at < scheme)
-    return std::string(url);
-  return std::string(url.substr(0, scheme + 3)) + "REDACTED" + std::string(url.substr(at));
-}
-
 Response replay(const tasks::Reply& r) {
   Response resp;
   resp.status = r.status;
@@ -185,7 +168,7 @@ Response replay(const tasks::Reply& r) {
 
 }  // namespace
 
-struct Backend::Impl {
+struct RestApi::Impl {
   std::unique_ptr<store::Store> store;
   std::unique_ptr<tasks::TaskService> service;
   log::Logger* logger;
@@ -225,275 +208,292 @@ struct Backend::Impl {
     return tasks::Idempotency<T>{std::move(key), sha256_hex(material), std::move(make_reply)};
   }
 
-  // Validation that every body-carrying route shares: 415, then Idempotency-Key syntax.
-  bool body_prelude(const Request& req, const Call& c, bool merge_patch) const {
-    if (!json_body(req, merge_patch)) {
-      c.fail(Error::make(ErrorCode::kUnsupportedMediaType, "Content-Type must be application/json"));
-      return false;
-    }
-    return true;
+  // ------------------------------------------------------------------ the route table
+  // What a route accepts, said once: the checks every route shares run from here, in this order
+  // (query parameters, then 415, then Idempotency-Key syntax), before the route's own handler.
+  enum class Body { kNone, kJson, kJsonOrMergePatch };
+  struct Prelude {
+    std::optional<std::string> idempotency_key;  // set only on routes that take one
+  };
+  using Handle = void (Impl::*)(Request&, const Call&, Prelude);
+  struct Route {
+    std::string_view method;
+    std::string_view path;  // under kPrefix; the router matches in table order
+    // Allowed query parameters. Routes whose query is parsed by the codec (lists, next) leave the
+    // check to that parser, which names the bad parameter itself.
+    std::vector<std::string_view> params;
+    bool codec_checks_params = false;
+    Body body = Body::kNone;
+    bool idempotency_key = false;  // honours Idempotency-Key (docs/api.md: POST that create)
+    Handle handle;
+  };
+
+  static const std::vector<Route>& routes() {
+    static const std::vector<Route> kRoutes = {
+        {"GET", "/projects", {}, true, Body::kNone, false, &Impl::list_projects},
+        {"POST", "/projects", {}, false, Body::kJson, true, &Impl::create_project},
+        {"GET", "/projects/{id}", {}, false, Body::kNone, false, &Impl::get_project},
+        {"PATCH", "/projects/{id}", {}, false, Body::kJsonOrMergePatch, false, &Impl::update_project},
+        {"DELETE", "/projects/{id}", {"cascade"}, false, Body::kNone, false, &Impl::delete_project},
+        {"GET", "/tasks", {}, true, Body::kNone, false, &Impl::list_tasks},
+        {"POST", "/tasks", {}, false, Body::kJson, true, &Impl::create_task},
+        // Before /tasks/{id}: the router matches in registration order.
+        {"GET", "/tasks/next", {}, true, Body::kNone, false, &Impl::next_task},
+        {"GET", "/tasks/{id}", {}, false, Body::kNone, false, &Impl::get_task},
+        {"PATCH", "/tasks/{id}", {}, false, Body::kJsonOrMergePatch, false, &Impl::update_task},
+        {"DELETE", "/tasks/{id}", {}, false, Body::kNone, false, &Impl::delete_task},
+        {"GET", "/tasks/{id}/comments", {}, true, Body::kNone, false, &Impl::list_comments},
+        {"GET", "/tasks/{id}/comments/{comment_id}", {}, false, Body::kNone, false, &Impl::get_comment},
+        {"POST", "/tasks/{id}/comments", {}, false, Body::kJson, true, &Impl::add_comment},
+    };
+    return kRoutes;
   }
 
   void register_routes(http::Router& router) {
-    const std::string p(kPrefix);
+    for (const Route& route : routes()) {
+      router.add(std::string(route.method), std::string(kPrefix) + std::string(route.path),
+                 [this, &route](Request& req, http::Responder r) {
+                   auto c = call(req, r);
+                   Prelude prelude;
+                   if (!route.codec_checks_params) {
+                     if (auto st = check_params(req, route.params); !st) return c.fail(st.error());
+                   }
+                   if (route.body != Body::kNone && !json_body(req, route.body == Body::kJsonOrMergePatch)) {
+                     return c.fail(Error::make(ErrorCode::kUnsupportedMediaType,
+                                               "Content-Type must be application/json"));
+                   }
+                   if (route.idempotency_key) {
+                     auto key = idempotency_key(req);
+                     if (!key) return c.fail(key.error());
+                     prelude.idempotency_key = std::move(*key);
+                   }
+                   (this->*route.handle)(req, c, std::move(prelude));
+                 });
+    }
+  }
 
-    // ---------------------------------------------------------------- projects
-    router.add("GET", p + "/projects", [this](Request& req, http::Responder r) {
-      auto c = call(req, r);
-      auto page = tasks::parse_page(req.query_params());
-      if (!page) return c.fail(page.error());
-      service->list_projects(req.ctx, std::move(*page),
-                             [c = c.db("SELECT", "projects")](Result<tasks::Page<Project>> res) {
-                               if (!res) return c.fail(res.error());
-                               std::vector<std::string> items;
-                               for (const auto& pr : res->items) items.push_back(tasks::encode_project(pr));
-                               c.send(Response::json(200, tasks::encode_page(items, res->next_cursor)));
-                             });
-    });
+  static bool known_id(const std::string& id, const char* what, const Call& c) {
+    if (tasks::valid_id(id)) return true;
+    c.fail(Error::make(ErrorCode::kNotFound, std::string(what) + " " + id + " not found"));
+    return false;
+  }
 
-    router.add("POST", p + "/projects", [this](Request& req, http::Responder r) {
-      auto c = call(req, r);
-      if (auto st = check_params(req, {}); !st) return c.fail(st.error());
-      if (!body_prelude(req, c, false)) return;
-      auto key = idempotency_key(req);
-      if (!key) return c.fail(key.error());
-      auto in = tasks::decode_project(req.body, tasks::Mode::kCreate);
-      if (!in) return c.fail(in.error());
-      auto make_reply = [](const Project& pr) {
-        return tasks::Reply{201,
-                            tasks::encode_project(pr),
-                            {{"Content-Type", "application/json"},
-                             {"Location", std::string(kPrefix) + "/projects/" + pr.id}}};
-      };
-      std::optional<tasks::Idempotency<Project>> idem;
-      if (*key) idem = idempotency<Project>(req, **key, make_reply);
-      service->create_project(
-          req.ctx, std::move(*in), std::move(idem),
-          [c = c.db("INSERT", "projects"), make_reply](Result<tasks::Created<Project>> res) {
-            if (!res) return c.fail(res.error());
-            if (res->replay) return c.send(replay(*res->replay));
-            auto reply = make_reply(res->value);
-            Response resp = Response::json(201, std::move(reply.body));
-            resp.headers.set("Location", std::string(kPrefix) + "/projects/" + res->value.id);
-            c.send(std::move(resp));
-          });
-    });
-
-    router.add("GET", p + "/projects/{id}", [this](Request& req, http::Responder r) {
-      auto c = call(req, r);
-      if (auto st = check_params(req, {}); !st) return c.fail(st.error());
-      std::string id(req.path_param("id"));
-      if (!tasks::valid_id(id))
-        return c.fail(Error::make(ErrorCode::kNotFound, "project " + id + " not found"));
-      service->get_project(req.ctx, id, [c = c.db("SELECT", "projects")](Result<Project> res) {
-        if (!res) return c.fail(res.error());
-        c.send(Response::json(200, tasks::encode_project(*res)));
-      });
-    });
-
-    router.add("PATCH", p + "/projects/{id}", [this](Request& req, http::Responder r) {
-      auto c = call(req, r);
-      if (auto st = check_params(req, {}); !st) return c.fail(st.error());
-      if (!body_prelude(req, c, true)) return;
-      std::string id(req.path_param("id"));
-      auto in = tasks::decode_project(req.body, tasks::Mode::kPatch);
-      if (!in) return c.fail(in.error());
-      if (!tasks::valid_id(id))
-        return c.fail(Error::make(ErrorCode::kNotFound, "project " + id + " not found"));
-      service->update_project(req.ctx, id, std::move(*in),
-                              [c = c.db("UPDATE", "projects")](Result<Project> res) {
-                                if (!res) return c.fail(res.error());
-                                c.send(Response::json(200, tasks::encode_project(*res)));
-                              });
-    });
-
-    router.add("DELETE", p + "/projects/{id}", [this](Request& req, http::Responder r) {
-      auto c = call(req, r);
-      if (auto st = check_params(req, {"cascade"}); !st) return c.fail(st.error());
-      bool cascade = false;
-      for (const auto& [k, v] : req.query_params()) {
-        if (v == "true" || v == "1") {
-          cascade = true;
-        } else if (v != "false" && v != "0") {
-          return c.fail(Error::invalid("cascade", "must be true or false"));
-        }
-      }
-      std::string id(req.path_param("id"));
-      if (!tasks::valid_id(id))
-        return c.fail(Error::make(ErrorCode::kNotFound, "project " + id + " not found"));
-      service->delete_project(req.ctx, id, cascade, [c = c.db("DELETE", "projects")](Result<bool> res) {
-        if (!res) return c.fail(res.error());
-        c.send(Response::empty(204));
-      });
-    });
-
-    // ---------------------------------------------------------------- tasks
-    router.add("GET", p + "/tasks", [this](Request& req, http::Responder r) {
-      auto c = call(req, r);
-      auto q = tasks::parse_task_list(req.query_params());
-      if (!q) return c.fail(q.error());
-      service->list_tasks(req.ctx, std::move(*q),
-                          [c = c.db("SELECT", "tasks")](Result<tasks::Page<Task>> res) {
-                            if (!res) return c.fail(res.error());
-                            std::vector<std::string> items;
-                            items.reserve(res->items.size());
-                            for (const auto& t : res->items) items.push_back(tasks::encode_task(t));
-                            c.send(Response::json(200, tasks::encode_page(items, res->next_cursor)));
-                          });
-    });
-
-    router.add("POST", p + "/tasks", [this](Request& req, http::Responder r) {
-      auto c = call(req, r);
-      if (auto st = check_params(req, {}); !st) return c.fail(st.error());
-      if (!body_prelude(req, c, false)) return;
-      auto key = idempotency_key(req);
-      if (!key) return c.fail(key.error());
-      auto in = tasks::decode_task(req.body, tasks::Mode::kCreate);
-      if (!in) return c.fail(in.error());
-      auto make_reply = [](const Task& t) {
-        return tasks::Reply{201,
-                            tasks::encode_task(t),
-                            {{"Content-Type", "application/json"},
-                             {"Location", std::string(kPrefix) + "/tasks/" + t.id},
-                             {"ETag", etag(t.version)}}};
-      };
-      std::optional<tasks::Idempotency<Task>> idem;
-      if (*key) idem = idempotency<Task>(req, **key, make_reply);
-      service->create_task(req.ctx, std::move(*in), std::move(idem),
-                           [c = c.db("INSERT", "tasks")](Result<tasks::Created<Task>> res) {
+  // ---------------------------------------------------------------- projects
+  void list_projects(Request& req, const Call& c, Prelude) {
+    auto page = tasks::parse_page(req.query_params());
+    if (!page) return c.fail(page.error());
+    service->list_projects(req.ctx, std::move(*page),
+                           [c = c.db("SELECT", "projects")](Result<tasks::Page<Project>> res) {
                              if (!res) return c.fail(res.error());
-                             if (res->replay) return c.send(replay(*res->replay));
-                             Response resp = task_response(201, res->value);
-                             resp.headers.set("Location", std::string(kPrefix) + "/tasks/" + res->value.id);
-                             c.send(std::move(resp));
+                             std::vector<std::string> items;
+                             for (const auto& pr : res->items) items.push_back(tasks::encode_project(pr));
+                             c.send(Response::json(200, tasks::encode_page(items, res->next_cursor)));
                            });
-    });
+  }
 
-    // Before /tasks/{id}: the router matches in registration order.
-    router.add("GET", p + "/tasks/next", [this](Request& req, http::Responder r) {
-      auto c = call(req, r);
-      auto q = tasks::parse_next_task(req.query_params());
-      if (!q) return c.fail(q.error());
-      service->next_task(req.ctx, std::move(*q),
-                         [c = c.db("SELECT", "tasks")](Result<std::optional<Task>> res) {
+  void create_project(Request& req, const Call& c, Prelude prelude) {
+    auto in = tasks::decode_project(req.body, tasks::Mode::kCreate);
+    if (!in) return c.fail(in.error());
+    auto make_reply = [](const Project& pr) {
+      return tasks::Reply{
+          201,
+          tasks::encode_project(pr),
+          {{"Content-Type", "application/json"}, {"Location", std::string(kPrefix) + "/projects/" + pr.id}}};
+    };
+    std::optional<tasks::Idempotency<Project>> idem;
+    if (prelude.idempotency_key) idem = idempotency<Project>(req, *prelude.idempotency_key, make_reply);
+    service->create_project(
+        req.ctx, std::move(*in), std::move(idem),
+        [c = c.db("INSERT", "projects"), make_reply](Result<tasks::Created<Project>> res) {
+          if (!res) return c.fail(res.error());
+          if (res->replay) return c.send(replay(*res->replay));
+          auto reply = make_reply(res->value);
+          Response resp = Response::json(201, std::move(reply.body));
+          resp.headers.set("Location", std::string(kPrefix) + "/projects/" + res->value.id);
+          c.send(std::move(resp));
+        });
+  }
+
+  void get_project(Request& req, const Call& c, Prelude) {
+    std::string id(req.path_param("id"));
+    if (!known_id(id, "project", c)) return;
+    service->get_project(req.ctx, id, [c = c.db("SELECT", "projects")](Result<Project> res) {
+      if (!res) return c.fail(res.error());
+      c.send(Response::json(200, tasks::encode_project(*res)));
+    });
+  }
+
+  void update_project(Request& req, const Call& c, Prelude) {
+    std::string id(req.path_param("id"));
+    auto in = tasks::decode_project(req.body, tasks::Mode::kPatch);
+    if (!in) return c.fail(in.error());
+    if (!known_id(id, "project", c)) return;
+    service->update_project(req.ctx, id, std::move(*in),
+                            [c = c.db("UPDATE", "projects")](Result<Project> res) {
+                              if (!res) return c.fail(res.error());
+                              c.send(Response::json(200, tasks::encode_project(*res)));
+                            });
+  }
+
+  void delete_project(Request& req, const Call& c, Prelude) {
+    bool cascade = false;
+    for (const auto& [k, v] : req.query_params()) {
+      if (v == "true" || v == "1") {
+        cascade = true;
+      } else if (v != "false" && v != "0") {
+        return c.fail(Error::invalid("cascade", "must be true or false"));
+      }
+    }
+    std::string id(req.path_param("id"));
+    if (!known_id(id, "project", c)) return;
+    service->delete_project(req.ctx, id, cascade, [c = c.db("DELETE", "projects")](Result<bool> res) {
+      if (!res) return c.fail(res.error());
+      c.send(Response::empty(204));
+    });
+  }
+
+  // ---------------------------------------------------------------- tasks
+  void list_tasks(Request& req, const Call& c, Prelude) {
+    auto q = tasks::parse_task_list(req.query_params());
+    if (!q) return c.fail(q.error());
+    service->list_tasks(req.ctx, std::move(*q), [c = c.db("SELECT", "tasks")](Result<tasks::Page<Task>> res) {
+      if (!res) return c.fail(res.error());
+      std::vector<std::string> items;
+      items.reserve(res->items.size());
+      for (const auto& t : res->items) items.push_back(tasks::encode_task(t));
+      c.send(Response::json(200, tasks::encode_page(items, res->next_cursor)));
+    });
+  }
+
+  void create_task(Request& req, const Call& c, Prelude prelude) {
+    auto in = tasks::decode_task(req.body, tasks::Mode::kCreate);
+    if (!in) return c.fail(in.error());
+    auto make_reply = [](const Task& t) {
+      return tasks::Reply{201,
+                          tasks::encode_task(t),
+                          {{"Content-Type", "application/json"},
+                           {"Location", std::string(kPrefix) + "/tasks/" + t.id},
+                           {"ETag", etag(t.version)}}};
+    };
+    std::optional<tasks::Idempotency<Task>> idem;
+    if (prelude.idempotency_key) idem = idempotency<Task>(req, *prelude.idempotency_key, make_reply);
+    service->create_task(req.ctx, std::move(*in), std::move(idem),
+                         [c = c.db("INSERT", "tasks")](Result<tasks::Created<Task>> res) {
                            if (!res) return c.fail(res.error());
-                           if (!res->has_value()) return c.send(Response::empty(204));
-                           c.send(task_response(200, **res));
+                           if (res->replay) return c.send(replay(*res->replay));
+                           Response resp = task_response(201, res->value);
+                           resp.headers.set("Location", std::string(kPrefix) + "/tasks/" + res->value.id);
+                           c.send(std::move(resp));
                          });
-    });
+  }
 
-    router.add("GET", p + "/tasks/{id}", [this](Request& req, http::Responder r) {
-      auto c = call(req, r);
-      if (auto st = check_params(req, {}); !st) return c.fail(st.error());
-      std::string id(req.path_param("id"));
-      if (!tasks::valid_id(id)) return c.fail(Error::make(ErrorCode::kNotFound, "task " + id + " not found"));
-      std::string inm(req.headers.get("If-None-Match").value_or(""));
-      service->get_task(req.ctx, id, [c = c.db("SELECT", "tasks"), inm](Result<Task> res) {
-        if (!res) return c.fail(res.error());
-        if (none_match(inm, res->version)) {
-          Response nm = Response::empty(304);
-          nm.headers.set("ETag", etag(res->version));
-          return c.send(std::move(nm));
-        }
-        c.send(task_response(200, *res));
-      });
-    });
+  void next_task(Request& req, const Call& c, Prelude) {
+    auto q = tasks::parse_next_task(req.query_params());
+    if (!q) return c.fail(q.error());
+    service->next_task(req.ctx, std::move(*q),
+                       [c = c.db("SELECT", "tasks")](Result<std::optional<Task>> res) {
+                         if (!res) return c.fail(res.error());
+                         if (!res->has_value()) return c.send(Response::empty(204));
+                         c.send(task_response(200, **res));
+                       });
+  }
 
-    router.add("PATCH", p + "/tasks/{id}", [this](Request& req, http::Responder r) {
-      auto c = call(req, r);
-      if (auto st = check_params(req, {}); !st) return c.fail(st.error());
-      if (!body_prelude(req, c, true)) return;
-      auto expected = if_match(req);
-      if (!expected) return c.fail(expected.error());
-      auto in = tasks::decode_task(req.body, tasks::Mode::kPatch);
-      if (!in) return c.fail(in.error());
-      std::string id(req.path_param("id"));
-      if (!tasks::valid_id(id)) return c.fail(Error::make(ErrorCode::kNotFound, "task " + id + " not found"));
-      service->update_task(req.ctx, id, std::move(*in), *expected,
-                           [c = c.db("UPDATE", "tasks")](Result<Task> res) {
-                             if (!res) return c.fail(res.error());
-                             c.send(task_response(200, *res));
-                           });
-    });
-
-    router.add("DELETE", p + "/tasks/{id}", [this](Request& req, http::Responder r) {
-      auto c = call(req, r);
-      if (auto st = check_params(req, {}); !st) return c.fail(st.error());
-      auto expected = if_match(req);
-      if (!expected) return c.fail(expected.error());
-      std::string id(req.path_param("id"));
-      if (!tasks::valid_id(id)) return c.fail(Error::make(ErrorCode::kNotFound, "task " + id + " not found"));
-      service->delete_task(req.ctx, id, *expected, [c = c.db("DELETE", "tasks")](Result<bool> res) {
-        if (!res) return c.fail(res.error());
-        c.send(Response::empty(204));
-      });
-    });
-
-    // ---------------------------------------------------------------- comments
-    router.add("GET", p + "/tasks/{id}/comments", [this](Request& req, http::Responder r) {
-      auto c = call(req, r);
-      auto page = tasks::parse_page(req.query_params());
-      if (!page) return c.fail(page.error());
-      std::string id(req.path_param("id"));
-      if (!tasks::valid_id(id)) return c.fail(Error::make(ErrorCode::kNotFound, "task " + id + " not found"));
-      service->list_comments(req.ctx, id, std::move(*page),
-                             [c = c.db("SELECT", "comments")](Result<tasks::Page<Comment>> res) {
-                               if (!res) return c.fail(res.error());
-                               std::vector<std::string> items;
-                               for (const auto& cm : res->items) items.push_back(tasks::encode_comment(cm));
-                               c.send(Response::json(200, tasks::encode_page(items, res->next_cursor)));
-                             });
-    });
-
-    router.add("GET", p + "/tasks/{id}/comments/{comment_id}", [this](Request& req, http::Responder r) {
-      auto c = call(req, r);
-      if (auto st = check_params(req, {}); !st) return c.fail(st.error());
-      std::string id(req.path_param("id")), comment_id(req.path_param("comment_id"));
-      if (!tasks::valid_id(id) || !tasks::valid_id(comment_id)) {
-        return c.fail(Error::make(ErrorCode::kNotFound, "comment " + comment_id + " not found"));
+  void get_task(Request& req, const Call& c, Prelude) {
+    std::string id(req.path_param("id"));
+    if (!known_id(id, "task", c)) return;
+    std::string inm(req.headers.get("If-None-Match").value_or(""));
+    service->get_task(req.ctx, id, [c = c.db("SELECT", "tasks"), inm](Result<Task> res) {
+      if (!res) return c.fail(res.error());
+      if (none_match(inm, res->version)) {
+        Response nm = Response::empty(304);
+        nm.headers.set("ETag", etag(res->version));
+        return c.send(std::move(nm));
       }
-      service->get_comment(req.ctx, id, comment_id, [c = c.db("SELECT", "comments")](Result<Comment> res) {
-        if (!res) return c.fail(res.error());
-        c.send(Response::json(200, tasks::encode_comment(*res)));
-      });
+      c.send(task_response(200, *res));
     });
+  }
 
-    router.add("POST", p + "/tasks/{id}/comments", [this](Request& req, http::Responder r) {
-      auto c = call(req, r);
-      if (auto st = check_params(req, {}); !st) return c.fail(st.error());
-      if (!body_prelude(req, c, false)) return;
-      auto key = idempotency_key(req);
-      if (!key) return c.fail(key.error());
-      auto in = tasks::decode_comment(req.body);
-      if (!in) return c.fail(in.error());
-      std::string id(req.path_param("id"));
-      if (!tasks::valid_id(id)) return c.fail(Error::make(ErrorCode::kNotFound, "task " + id + " not found"));
-      auto make_reply = [](const Comment& cm) {
-        return tasks::Reply{
-            201,
-            tasks::encode_comment(cm),
-            {{"Content-Type", "application/json"},
-             {"Location", std::string(kPrefix) + "/tasks/" + cm.task_id + "/comments/" + cm.id}}};
-      };
-      std::optional<tasks::Idempotency<Comment>> idem;
-      if (*key) idem = idempotency<Comment>(req, **key, make_reply);
-      service->add_comment(req.ctx, id, std::move(*in), std::move(idem),
-                           [c = c.db("INSERT", "comments"), make_reply](Result<tasks::Created<Comment>> res) {
-                             if (!res) return c.fail(res.error());
-                             if (res->replay) return c.send(replay(*res->replay));
-                             auto reply = make_reply(res->value);
-                             Response resp = Response::json(201, std::move(reply.body));
-                             for (const auto& [k, v] : reply.headers) resp.headers.set(k, v);
-                             c.send(std::move(resp));
-                           });
+  void update_task(Request& req, const Call& c, Prelude) {
+    auto expected = if_match(req);
+    if (!expected) return c.fail(expected.error());
+    auto in = tasks::decode_task(req.body, tasks::Mode::kPatch);
+    if (!in) return c.fail(in.error());
+    std::string id(req.path_param("id"));
+    if (!known_id(id, "task", c)) return;
+    service->update_task(req.ctx, id, std::move(*in), *expected,
+                         [c = c.db("UPDATE", "tasks")](Result<Task> res) {
+                           if (!res) return c.fail(res.error());
+                           c.send(task_response(200, *res));
+                         });
+  }
+
+  void delete_task(Request& req, const Call& c, Prelude) {
+    auto expected = if_match(req);
+    if (!expected) return c.fail(expected.error());
+    std::string id(req.path_param("id"));
+    if (!known_id(id, "task", c)) return;
+    service->delete_task(req.ctx, id, *expected, [c = c.db("DELETE", "tasks")](Result<bool> res) {
+      if (!res) return c.fail(res.error());
+      c.send(Response::empty(204));
     });
+  }
+
+  // ---------------------------------------------------------------- comments
+  void list_comments(Request& req, const Call& c, Prelude) {
+    auto page = tasks::parse_page(req.query_params());
+    if (!page) return c.fail(page.error());
+    std::string id(req.path_param("id"));
+    if (!known_id(id, "task", c)) return;
+    service->list_comments(req.ctx, id, std::move(*page),
+                           [c = c.db("SELECT", "comments")](Result<tasks::Page<Comment>> res) {
+                             if (!res) return c.fail(res.error());
+                             std::vector<std::string> items;
+                             for (const auto& cm : res->items) items.push_back(tasks::encode_comment(cm));
+                             c.send(Response::json(200, tasks::encode_page(items, res->next_cursor)));
+                           });
+  }
+
+  void get_comment(Request& req, const Call& c, Prelude) {
+    std::string id(req.path_param("id")), comment_id(req.path_param("comment_id"));
+    if (!tasks::valid_id(id) || !tasks::valid_id(comment_id)) {
+      return c.fail(Error::make(ErrorCode::kNotFound, "comment " + comment_id + " not found"));
+    }
+    service->get_comment(req.ctx, id, comment_id, [c = c.db("SELECT", "comments")](Result<Comment> res) {
+      if (!res) return c.fail(res.error());
+      c.send(Response::json(200, tasks::encode_comment(*res)));
+    });
+  }
+
+  void add_comment(Request& req, const Call& c, Prelude prelude) {
+    auto in = tasks::decode_comment(req.body);
+    if (!in) return c.fail(in.error());
+    std::string id(req.path_param("id"));
+    if (!known_id(id, "task", c)) return;
+    auto make_reply = [](const Comment& cm) {
+      return tasks::Reply{
+          201,
+          tasks::encode_comment(cm),
+          {{"Content-Type", "application/json"},
+           {"Location", std::string(kPrefix) + "/tasks/" + cm.task_id + "/comments/" + cm.id}}};
+    };
+    std::optional<tasks::Idempotency<Comment>> idem;
+    if (prelude.idempotency_key) idem = idempotency<Comment>(req, *prelude.idempotency_key, make_reply);
+    service->add_comment(req.ctx, id, std::move(*in), std::move(idem),
+                         [c = c.db("INSERT", "comments"), make_reply](Result<tasks::Created<Comment>> res) {
+                           if (!res) return c.fail(res.error());
+                           if (res->replay) return c.send(replay(*res->replay));
+                           auto reply = make_reply(res->value);
+                           Response resp = Response::json(201, std::move(reply.body));
+                           for (const auto& [k, v] : reply.headers) resp.headers.set(k, v);
+                           c.send(std::move(resp));
+                         });
   }
 };
 
-Backend::Backend(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Backend::~Backend() { close(); }
+RestApi::RestApi(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RestApi::~RestApi() { close(); }
 
-Result<std::unique_ptr<Backend>> Backend::open(const ApiOptions& options, log::Logger& logger) {
+Result<std::unique_ptr<RestApi>> RestApi::open(const ApiOptions& options, log::Logger& logger) {
   store::StoreOptions so;
   so.readers = options.db_readers;
   so.max_batch = options.db_max_batch;
@@ -509,20 +509,20 @@ Result<std::unique_ptr<Backend>> Backend::open(const ApiOptions& options, log::L
   logger.info("database open", {{"database_url", redact_url(options.database_url)},
                                 {"schema_version", impl->store->schema_version()},
                                 {"readers", options.db_readers}});
-  return std::unique_ptr<Backend>(new Backend(std::move(impl)));
+  return std::unique_ptr<RestApi>(new RestApi(std::move(impl)));
 }
 
-void Backend::register_routes(http::Router& router) { impl_->register_routes(router); }
+void RestApi::register_routes(http::Router& router) { impl_->register_routes(router); }
 
-Status Backend::check_database() { return impl_->store->ping_sync(std::chrono::milliseconds(1000)); }
+Status RestApi::check_database() { return impl_->store->ping_sync(std::chrono::milliseconds(1000)); }
 
-void Backend::check_database(std::function<void(Status)> done) { impl_->store->ping(std::move(done)); }
+void RestApi::check_database(std::function<void(Status)> done) { impl_->store->ping(std::move(done)); }
 
-void Backend::close() {
+void RestApi::close() {
   if (impl_ && impl_->store) impl_->store->close();
 }
 
-tasks::TaskService& Backend::service() { return *impl_->service; }
+tasks::TaskService& RestApi::service() { return *impl_->service; }
 
 Status migrate(const ApiOptions& options, log::Logger& logger) {
   auto v = store::migrate_database(options.database_url);

@@ -1,5 +1,5 @@
 #pragma once
-// The Task Manager REST API (SPEC §3) as a thin adapter: decode → TaskService → encode. The entry
+// The Task Manager REST API (docs/api.md) as a thin adapter: decode → TaskService → encode. The entry
 // points `taskman api`, `taskman serve` and `taskman migrate` use. Handlers never touch the
 // database on an I/O thread: the service runs on the store's threads and answers from there.
 #include <chrono>
@@ -43,16 +43,17 @@ struct ApiOptions {
   DbSpanHook db_span;  // optional
 };
 
-// Owns the store and the service. Thread-safe after open().
-class Backend {
+// The /api/v1 REST service: owns the store and the task service and answers the route table.
+// Thread-safe after open().
+class RestApi {
  public:
   // Opens the database (creating parent directories) and applies pending migrations.
-  static Result<std::unique_ptr<Backend>> open(const ApiOptions& options, log::Logger& logger);
-  ~Backend();
-  Backend(const Backend&) = delete;
-  Backend& operator=(const Backend&) = delete;
+  static Result<std::unique_ptr<RestApi>> open(const ApiOptions& options, log::Logger& logger);
+  ~RestApi();
+  RestApi(const RestApi&) = delete;
+  RestApi& operator=(const RestApi&) = delete;
 
-  // Every /api/v1 route. The Backend must outlive the router's use.
+  // Every /api/v1 route. The RestApi must outlive the router's use.
   void register_routes(http::Router& router);
   // For /health/ready. The blocking form runs SELECT 1 on a dedicated connection (microseconds; a
   // lock wait is capped at 100 ms), so it is fit for an I/O thread and is not queued behind reads.
@@ -66,7 +67,7 @@ class Backend {
 
  private:
   struct Impl;
-  explicit Backend(std::unique_ptr<Impl> impl);
+  explicit RestApi(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

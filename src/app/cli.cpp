@@ -13,17 +13,18 @@ struct CommandInfo {
 };
 
 const CommandInfo kCommands[] = {
-    {"serve", "run the whole system: backend API + MCP over HTTP (or --stdio), SQLite by default",
+    {"serve", "run the whole system: backend API + MCP over HTTP (or --stdio), embedded database by default",
      "taskman serve [--stdio] [--port N] [--api-port N] [--database-url URL] [options]",
      "Starts the backend API on API_HOST:API_PORT (default 127.0.0.1:3001) and the MCP server on\n"
      "HOST:PORT (default 127.0.0.1:3000) in one process, on the database named by DATABASE_URL\n"
-     "(default sqlite:data/taskman.db, created on first start). With --stdio the MCP server speaks on\n"
+     "(default {DATABASE_URL}, created on first start). With --stdio the MCP server speaks on\n"
      "stdin/stdout (for desktop agent clients) and the API still runs on loopback.\n"
      "SIGTERM or SIGINT drains in-flight requests (SHUTDOWN_TIMEOUT_MS) and exits 0; a second signal\n"
      "exits at once with status 1.\n\n"
      "  --stdio                            serve MCP on stdin/stdout instead of HTTP\n"
      "  --insecure-allow-unauthenticated   allow binding a non-loopback address without tokens\n"},
-    {"api", "run the backend REST API (/api/v1) alone", "taskman api [--api-port N] [--database-url URL] [options]",
+    {"api", "run the backend REST API (/api/v1) alone",
+     "taskman api [--api-port N] [--database-url URL] [options]",
      "Serves /api/v1, /health and /metrics on API_HOST:API_PORT over DATABASE_URL.\n\n"
      "  --insecure-allow-unauthenticated   allow binding a non-loopback address without API_KEYS\n"},
     {"mcp", "run the MCP server alone, pointed at TASK_MANAGER_API_ENDPOINT",
@@ -33,7 +34,8 @@ const CommandInfo kCommands[] = {
      "  --insecure-allow-unauthenticated   allow binding a non-loopback address without MCP_AUTH_TOKENS\n"},
     {"migrate", "apply database migrations and exit", "taskman migrate [--database-url URL]",
      "Applies every pending schema migration to DATABASE_URL and exits 0.\n"},
-    {"config check", "validate the configuration and print the effective values", "taskman config check [options]",
+    {"config check", "validate the configuration and print the effective values",
+     "taskman config check [options]",
      "Reads the defaults, the .env file (or --env-file), the environment and the flags, validates\n"
      "every variable, prints the effective values with their source (secrets redacted) and exits 0;\n"
      "on any problem it lists every bad variable and exits 2.\n"},
@@ -63,8 +65,9 @@ const CommandInfo* find_command(const std::string& name) {
 }
 
 std::string config_flags_help() {
-  std::string out = "Configuration flags (each also an environment variable; flags win, then the environment,\n"
-                    "then the .env file in the working directory or --env-file PATH):\n";
+  std::string out =
+      "Configuration flags (each also an environment variable; flags win, then the environment,\n"
+      "then the .env file in the working directory or --env-file PATH):\n";
   for (const auto& var : config::schema()) {
     std::string flag = config::flag_for(var.name);
     std::string line = "  " + flag + " " + (var.type == config::Type::kBool ? "BOOL" : "VALUE");
@@ -82,7 +85,14 @@ std::string config_flags_help() {
 std::string help_text(const std::string& command) {
   if (const auto* c = find_command(command)) {
     std::string out = "usage: " + std::string(c->usage) + "\n\n" + c->summary + ".\n\n" + c->details;
-    if (command != "version" && command != "config docs" && command != "bench") out += "\n" + config_flags_help();
+    // Defaults come from the one declaration in src/config, so the help cannot drift from it.
+    for (const auto& var : config::schema()) {
+      const std::string slot = "{" + std::string(var.name) + "}";
+      for (auto at = out.find(slot); at != std::string::npos; at = out.find(slot, at))
+        out.replace(at, slot.size(), std::string(var.default_value));
+    }
+    if (command != "version" && command != "config docs" && command != "bench")
+      out += "\n" + config_flags_help();
     return out;
   }
   std::string out =

@@ -12,9 +12,9 @@ namespace taskman::app {
 
 // Exit codes (documented in the README).
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailure = 1;        // a runtime failure: cannot bind, database error, ...
-inline constexpr int kExitUsage = 2;          // bad command line or invalid configuration
-inline constexpr int kExitNotImplemented = 3; // the command exists but is not built yet
+inline constexpr int kExitFailure = 1;         // a runtime failure: cannot bind, database error, ...
+inline constexpr int kExitUsage = 2;           // bad command line or invalid configuration
+inline constexpr int kExitNotImplemented = 3;  // the command exists but is not built yet
 
 struct Invocation {
   std::string command;  // serve | api | mcp | migrate | config check | config docs | bench | version | help

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "config/config.hpp"
+
 namespace taskman::app {
 namespace {
 
@@ -47,4 +49,14 @@ TEST(Cli, HelpForEveryCommand) {
 }
 
 }  // namespace
+}  // namespace taskman::app
+
+namespace taskman::app {
+TEST(Cli, HelpNamesTheDeclaredDefaults) {
+  const auto* var = config::find_var("DATABASE_URL");
+  ASSERT_NE(var, nullptr);
+  const std::string help = help_text("serve");
+  EXPECT_NE(help.find("(default " + std::string(var->default_value) + ","), std::string::npos) << help;
+  EXPECT_EQ(help.find('{'), std::string::npos) << "an unfilled placeholder: " << help;
+}
 }  // namespace taskman::app

@@ -15,9 +15,9 @@ http::Response Health::readiness() const {
   bool failed = false;
   bool degraded = false;
   for (const auto& c : checks_) {
-    const auto start = std::chrono::steady_clock::now();
+    const auto start = clock_.now();
     const auto r = c.fn();
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    const double ms = std::chrono::duration<double, std::milli>(clock_.now() - start).count();
     const char* state = r.state == CheckResult::State::kOk         ? "ok"
                         : r.state == CheckResult::State::kDegraded ? "degraded"
                                                                    : "failed";
@@ -31,8 +31,10 @@ http::Response Health::readiness() const {
     checks[c.name] = std::move(entry);
   }
   std::string status = failed ? "unavailable" : degraded ? "degraded" : "ok";
-  if (draining_) status = "draining";
-  else if (!ready_) status = "starting";
+  if (draining_)
+    status = "draining";
+  else if (!ready_)
+    status = "starting";
   const bool serving = ready_ && !draining_ && !failed;
   nlohmann::json body = {{"status", status}, {"checks", std::move(checks)}};
   auto res = http::Response::json(serving ? 200 : 503, body.dump());

@@ -1,5 +1,5 @@
 #pragma once
-// Liveness and readiness (SPEC §6): /health/live answers while the process runs; /health/ready
+// Liveness and readiness (docs/observability.md#health): /health/live answers while the process runs; /health/ready
 // answers 503 until start-up completes and while draining, else 200 with each check's result.
 // Thread-safe: flags are atomics; checks are registered before the server starts.
 #include <atomic>
@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.hpp"
 #include "http/router.hpp"
 
 namespace taskman::app {
@@ -18,7 +19,9 @@ struct CheckResult {
 
 class Health {
  public:
-  // A failed critical check makes ready 503; a degraded one keeps 200 (SPEC §6).
+  // Check durations are measured on `clock` (the process's one Clock; a ManualClock in tests).
+  explicit Health(const Clock& clock = SteadyClock::instance()) : clock_(clock) {}
+  // A failed critical check makes ready 503; a degraded one keeps 200 (docs/observability.md#health).
   void add_check(std::string name, std::function<CheckResult()> check);
   void set_ready(bool ready) { ready_ = ready; }
   void set_draining() { draining_ = true; }
@@ -36,6 +39,7 @@ class Health {
     std::string name;
     std::function<CheckResult()> fn;
   };
+  const Clock& clock_;
   std::vector<Check> checks_;
   std::function<void(const std::string&, bool, double)> hook_;
   std::atomic<bool> ready_{false};

@@ -1,4 +1,4 @@
-// taskman: one binary, several commands (SPEC §2).
+// taskman: one binary, several commands (README.md#commands).
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
   }
   const std::string& cmd = inv->command;
   if (cmd == "version") {
-    std::printf("taskman %s (revision %s, %s build)\n", app::version(), app::git_revision(), app::build_type());
+    std::printf("taskman %s (revision %s, %s build)\n", app::version(), app::git_revision(),
+                app::build_type());
     return app::kExitOk;
   }
   if (cmd == "config docs") {
@@ -46,7 +47,8 @@ int main(int argc, char** argv) {
   if (cmd == "bench") {
     auto opts = bench::parse_bench_options(inv->command_args);
     if (!opts) {
-      std::fprintf(stderr, "taskman bench: %s\nRun 'taskman bench --help' for usage.\n", opts.error().message.c_str());
+      std::fprintf(stderr, "taskman bench: %s\nRun 'taskman bench --help' for usage.\n",
+                   opts.error().message.c_str());
       return app::kExitUsage;
     }
     auto report = bench::run_bench(*opts);
@@ -64,6 +66,9 @@ int main(int argc, char** argv) {
   inputs.flags = inv->config_flags;
   auto cfg = config::Config::load(inputs);
   if (!cfg) return print_config_errors(cfg.error());
+  // Same rule for `config check` and start-up: what the check accepts, this build can run.
+  if (auto supported = config::check_supported(*cfg); !supported)
+    return print_config_errors(supported.error());
 
   if (cmd == "config check") {
     std::printf("configuration is valid:\n%s", cfg->describe().c_str());

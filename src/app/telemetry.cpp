@@ -14,13 +14,13 @@ void HttpTracingObserver::on_request_start(http::Request& req) {
   }
   const auto parent = tracing::extract(parents, states).value_or(tracing::SpanContext{});
   namespace sc = tracing::semconv;
-  auto span = std::make_shared<tracing::Span>(tracer_.start_span(
-      req.method, tracing::SpanKind::kServer, parent,
-      {{std::string(sc::kHttpRequestMethod), req.method},
-       {std::string(sc::kUrlPath), req.path},
-       {std::string(sc::kUrlScheme), "http"},
-       {std::string(sc::kServerPort), static_cast<std::int64_t>(port_)},
-       {std::string(sc::kRequestId), req.ctx.request_id}}));
+  auto span = std::make_shared<tracing::Span>(
+      tracer_.start_span(req.method, tracing::SpanKind::kServer, parent,
+                         {{std::string(sc::kHttpRequestMethod), req.method},
+                          {std::string(sc::kUrlPath), req.path},
+                          {std::string(sc::kUrlScheme), "http"},
+                          {std::string(sc::kServerPort), static_cast<std::int64_t>(port_)},
+                          {std::string(sc::kRequestId), req.ctx.request_id}}));
   span->fill(req.ctx);
   req.observer_state = std::move(span);
 }
@@ -49,12 +49,10 @@ void install_mcp_telemetry(mcp::Server& server, tracing::Tracer* tracer, metrics
       // jsonrpc.request.id is the id itself: a string id without JSON quotes, a number as its digits.
       const auto& rpc_id = c.request_id();
       std::string rpc_id_text = rpc_id.is_string() ? rpc_id.get<std::string>() : rpc_id.dump();
-      tracing::Attributes attrs = {{sc::kMcpMethodName, c.method()},
-                                   {sc::kJsonRpcRequestId, std::move(rpc_id_text)},
-                                   {sc::kMcpSessionId, c.session_id()},
-                                   {sc::kMcpProtocolVersion, c.session().protocol_version()},
-                                   {sc::kNetworkTransport, transport},
-                                   {sc::kRequestId, c.request_context().request_id}};
+      tracing::Attributes attrs = {
+          {sc::kMcpMethodName, c.method()},    {sc::kJsonRpcRequestId, std::move(rpc_id_text)},
+          {sc::kMcpSessionId, c.session_id()}, {sc::kMcpProtocolVersion, c.session().protocol_version()},
+          {sc::kNetworkTransport, transport},  {sc::kRequestId, c.request_context().request_id}};
       if (!c.tool_name().empty()) {
         attrs.push_back({sc::kGenAiToolName, c.tool_name()});
         attrs.push_back({sc::kGenAiOperationName, "execute_tool"});
@@ -63,9 +61,9 @@ void install_mcp_telemetry(mcp::Server& server, tracing::Tracer* tracer, metrics
           c.params()["uri"].is_string()) {
         attrs.push_back({sc::kMcpResourceUri, c.params()["uri"].get<std::string>()});
       }
-      auto span = std::make_shared<tracing::Span>(tracer->start_span(
-          sc::mcp_span_name(std::string(mcp::method_label(c.method())), target), tracing::SpanKind::kServer,
-          parent, std::move(attrs)));
+      auto span = std::make_shared<tracing::Span>(
+          tracer->start_span(sc::mcp_span_name(std::string(mcp::method_label(c.method())), target),
+                             tracing::SpanKind::kServer, parent, std::move(attrs)));
       span->fill(c.mutable_request_context());
       c.set_telemetry(std::move(span));
     });
@@ -81,7 +79,8 @@ void install_mcp_telemetry(mcp::Server& server, tracing::Tracer* tracer, metrics
       span->set_status(tracing::StatusCode::kError, "tool_error");
     } else if (outcome.kind == mcp::CallOutcome::Kind::kRpcError) {
       span->set_attribute({sc::kErrorType, std::to_string(outcome.rpc_error_code)});
-      span->set_status(tracing::StatusCode::kError, "JSON-RPC error " + std::to_string(outcome.rpc_error_code));
+      span->set_status(tracing::StatusCode::kError,
+                       "JSON-RPC error " + std::to_string(outcome.rpc_error_code));
     } else if (outcome.kind == mcp::CallOutcome::Kind::kCancelled) {
       span->set_attribute({sc::kErrorType, "cancelled"});
     }

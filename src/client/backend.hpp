@@ -5,6 +5,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -30,14 +31,52 @@ struct RestResult {
   bool stale = false;   // answered from the fallback cache
   std::int64_t age_ms = 0;
   std::string retry_hint;  // human text when the answer is stale ("backend unavailable: ...")
+  int attempts = 1;                  // how many times the request was sent
+  std::int64_t retry_after_ms = -1;  // the answer's Retry-After (429/503), -1 when it had none
 };
+
+// 429 and 502/503/504: what load balancers and gateways answer for an upstream that is down or
+// overloaded, with any body (HTML, text, nothing). The status is the answer: retried, a breaker failure.
+inline bool is_gateway_status(int status) { return status == 429 || (status >= 502 && status <= 504); }
+
+// The standard reason phrase (RFC 9110 §15) of the statuses an agent may be told about; "" otherwise.
+inline std::string_view reason_phrase(int status) {
+  switch (status) {
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 412: return "Precondition Failed";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "";
+  }
+}
+
+// "HTTP 502 Bad Gateway" (or "HTTP 599" for a status without a phrase here).
+inline std::string describe_status(int status) {
+  const auto phrase = reason_phrase(status);
+  return "HTTP " + std::to_string(status) + (phrase.empty() ? "" : " " + std::string(phrase));
+}
 
 class Backend {
  public:
   virtual ~Backend() = default;
-  // An HTTP answer of any status is a RestResult. No answer at all (connection failure after the
-  // retries, deadline, open circuit, bulkhead full, a body that is not JSON) is an Error, kUnavailable
-  // with retry_after_ms when known. `done` may run on any thread.
+  // An HTTP answer of any status is a RestResult, classified by its status before its body: a 429/5xx
+  // body that is not JSON is dropped (body null), a 4xx body that is not JSON too unless it claims to
+  // be JSON. No answer at all (connection failure after the retries, deadline, open circuit, bulkhead
+  // full, a 2xx body -- or a 4xx body sent as JSON -- that is not JSON) is an Error, kUnavailable with
+  // retry_after_ms when known. `done` may run on any thread.
   virtual void call(const RequestContext& ctx, RestCall call, std::function<void(Result<RestResult>)> done) = 0;
 };
 

@@ -53,6 +53,25 @@ resilience::AttemptOutcome outcome_of(const http::ClientResult& r) {
   return resilience::AttemptOutcome::protocol_error();
 }
 
+// Parses an answer's body into `body` by what its status promises: a 2xx carries the JSON the API
+// defines, a 4xx the problem+json we read when it says it is JSON; 429 and 5xx bodies (a proxy's HTML
+// page, plain text, nothing) and other 4xx bodies are decoration, dropped when they are not JSON.
+// False when the body had to be JSON and is not.
+bool classify_body(const http::ClientResponse& response, Json& body) {
+  body = nullptr;
+  if (response.body.empty()) return true;
+  body = Json::parse(response.body, nullptr, false);
+  if (!body.is_discarded()) return true;
+  body = nullptr;
+  const int status = response.status;
+  if (status >= 200 && status < 300) return false;
+  if (status >= 400 && status < 500 && !is_gateway_status(status)) {
+    const auto type = response.headers.get("Content-Type").value_or("");
+    return type.find("json") == std::string_view::npos;
+  }
+  return true;
+}
+
 const char* transport_label(http::TransportError e) {
   switch (e) {
     case http::TransportError::kConnect: return "connect_error";
@@ -74,7 +93,7 @@ struct BackendClient::Op {
   std::string cache_key;  // path + normalized query, below the base
   std::string body;
   std::string idempotency_key;
-  std::chrono::steady_clock::time_point deadline;
+  resilience::TimePoint deadline;  // on clock_
   int retries = 0;
   std::optional<resilience::Bulkhead::Permit> permit;
   std::string last_problem;  // for the final error message
@@ -130,7 +149,7 @@ void BackendClient::call(const RequestContext& ctx, RestCall call, std::function
   if (call.body) op->body = call.body->dump();
   if (call.idempotency_key) op->idempotency_key = random_hex(16);
   const auto budget = options_.attempt_timeout * (options_.retry.max_retries + 1);
-  op->deadline = std::min(ctx.deadline, std::chrono::steady_clock::now() + budget);
+  op->deadline = std::min(ctx.deadline, clock_.now() + budget);
   op->call = std::move(call);
 
   op->permit = bulkhead_.try_acquire();
@@ -195,7 +214,7 @@ void BackendClient::attempt(std::shared_ptr<Op> op) {
     finish_failure(op, std::move(e));
     return;
   }
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = clock_.now();
   const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(op->deadline - now);
   if (remaining.count() <= 0) {
     breaker_.record_ignored(admission.token);
@@ -234,22 +253,21 @@ void BackendClient::attempt(std::shared_ptr<Op> op) {
   }
 
   const auto timeout = std::min(options_.attempt_timeout, remaining);
-  const auto started = std::chrono::steady_clock::now();
+  const auto started = clock_.now();
   http_->send(std::move(req), timeout, [this, op, token = admission.token, started, span](http::ClientResult r) {
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const double secs = std::chrono::duration<double>(clock_.now() - started).count();
     const auto outcome = outcome_of(r);
     const std::string status_label = r.ok() ? std::to_string(r.response.status) : transport_label(r.error);
     if (metrics_) metrics_->backend_request(op->call.method, endpoint_template(op->call.path), status_label, secs);
 
-    // A 2xx body must be JSON (or empty); anything else is a broken backend, counted as a failure.
+    // The status first, the body second: a load balancer's 502 page or an empty 504 is what a gateway
+    // says about a backend it could not reach, not a malformed answer (see classify_body).
+    const int status = r.ok() ? r.response.status : 0;
     Json body;
-    bool malformed = false;
-    if (r.ok() && !r.response.body.empty()) {
-      body = Json::parse(r.response.body, nullptr, false);
-      malformed = body.is_discarded();
-    }
+    const bool malformed = r.ok() && !classify_body(r.response, body);
     const auto state_before = breaker_.state();
-    if (resilience::breaker_verdict(outcome) == resilience::BreakerVerdict::kFailure || malformed) {
+    if (resilience::breaker_verdict(outcome) == resilience::BreakerVerdict::kFailure || is_gateway_status(status) ||
+        malformed) {
       breaker_.record_failure(token);
     } else {
       breaker_.record_success(token);
@@ -267,23 +285,22 @@ void BackendClient::attempt(std::shared_ptr<Op> op) {
       span->end();
     }
     if (malformed) {
-      finish_failure(op, Error::make(ErrorCode::kUnavailable,
-                                     "the backend sent a malformed answer (HTTP " +
-                                         std::to_string(r.response.status) + ", not JSON)"));
+      finish_failure(op, Error::make(ErrorCode::kUnavailable, "the backend sent a malformed answer (" +
+                                                                  describe_status(status) + ", not JSON)"));
       return;
     }
 
-    const bool retryable = resilience::is_retryable(outcome);
-    if (retryable) {
-      op->last_problem = r.ok() ? "HTTP " + std::to_string(r.response.status) : r.error_message;
-      std::optional<std::int64_t> retry_after;
-      if (r.ok()) {
-        if (auto h = r.response.headers.get("Retry-After")) {
-          retry_after = resilience::parse_retry_after_ms(*h, std::chrono::system_clock::now());
-        }
+    std::optional<std::int64_t> retry_after;
+    if (r.ok()) {
+      if (auto h = r.response.headers.get("Retry-After")) {
+        retry_after = resilience::parse_retry_after_ms(*h, std::chrono::system_clock::now());
       }
-      const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
-          op->deadline - std::chrono::steady_clock::now());
+    }
+    const bool retryable = resilience::is_retryable(outcome);  // transport failures and 429/502/503/504
+    if (retryable) {
+      op->last_problem = r.ok() ? describe_status(status) : r.error_message;
+      const auto remaining =
+          std::chrono::duration_cast<std::chrono::milliseconds>(op->deadline - clock_.now());
       resilience::FailedAttempt failed{op->call.method, !op->idempotency_key.empty(), outcome, op->retries,
                                        retry_after, remaining.count()};
       const auto decision = retry_.decide(failed);
@@ -309,9 +326,12 @@ void BackendClient::attempt(std::shared_ptr<Op> op) {
       return;
     }
 
-    // An HTTP answer. A read the backend failed (5xx) is still answered from the cache when it can be.
-    const int status = r.response.status;
-    if (status >= 500 && serve_stale(op, "backend answered HTTP " + std::to_string(status))) return;
+    // An HTTP answer. A read the backend (or the gateway in front of it) failed is still answered from
+    // the cache when it can be.
+    if ((status >= 500 || is_gateway_status(status)) &&
+        serve_stale(op, "the backend answered " + describe_status(status))) {
+      return;
+    }
     op->permit.reset();
     if (status >= 200 && status < 300) {
       if (op->call.method == "GET") {
@@ -320,7 +340,13 @@ void BackendClient::attempt(std::shared_ptr<Op> op) {
         cache_.invalidate_for_write(op->call.method, op->call.path);
       }
     }
-    op->done(RestResult{status, std::move(body), false, 0, {}});
+    RestResult result{status, std::move(body), false, 0, {}};
+    result.attempts = op->retries + 1;
+    if (is_gateway_status(status)) {
+      // The hint the agent gets: the backend's Retry-After, else about one backoff ceiling.
+      result.retry_after_ms = retry_after.value_or(std::max<std::int64_t>(1000, options_.retry.max_delay_ms));
+    }
+    op->done(std::move(result));
   });
 }
 

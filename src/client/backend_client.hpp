@@ -1,5 +1,5 @@
 #pragma once
-// The MCP server's way to the backend (SPEC §5): keep-alive HTTP with a per-attempt timeout and an
+// The MCP server's way to the backend (docs/resilience.md): keep-alive HTTP with a per-attempt timeout and an
 // overall deadline, retries with full-jitter backoff for idempotent requests only (creates carry an
 // Idempotency-Key, so a retried create never duplicates), Retry-After honoured, a circuit breaker,
 // a bulkhead, and a fallback cache that answers failed reads with the last good (stale-marked) answer.

@@ -9,6 +9,7 @@
 #include "http/server.hpp"
 #include "log/log.hpp"
 #include "metrics/metrics.hpp"
+#include "tracing/tracer.hpp"
 
 namespace taskman::client {
 namespace {
@@ -58,6 +59,14 @@ class BackendClientTest : public ::testing::Test {
       std::lock_guard lock(mu_);
       parked_.clear();
     }
+    // Drain before stopping the pool, so no server coroutine (which owns the acceptor) is left parked
+    // on an I/O context to be destroyed after the context's socket service.
+    auto drained = std::make_shared<std::promise<void>>();
+    auto once = std::make_shared<std::atomic<bool>>(false);
+    server_->drain(std::chrono::seconds(2), [drained, once] {
+      if (!once->exchange(true)) drained->set_value();
+    });
+    drained->get_future().wait_for(std::chrono::seconds(5));
     pool_.stop();
   }
   void make_client(BackendClientOptions o = {}) {
@@ -184,6 +193,128 @@ TEST_F(BackendClientTest, MalformedBodyIsAClearError) {
   auto r = call({"GET", "/tasks/t1", {}, std::nullopt, std::nullopt, false});
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("malformed"), std::string::npos);
+}
+
+// Status before body (what a load balancer in front of the API answers): the classification table.
+TEST_F(BackendClientTest, Gateway502WithAnHtmlPageIsRetriedAndCountedAsAFailure) {
+  make_client();
+  script({{502, "<html><body><h1>502 Bad Gateway</h1></body></html>", {{"Content-Type", "text/html"}}},
+          {200, R"({"id":"t1"})", {}}});
+  auto r = call({"GET", "/tasks/t1", {}, std::nullopt, std::nullopt, false});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body["id"], "t1");
+  EXPECT_EQ(r->attempts, 2);
+  EXPECT_EQ(seen().size(), 2u);
+  EXPECT_EQ(client_->breaker().failures_in_window, 1);
+  EXPECT_EQ(client_->breaker().calls_in_window, 2);
+  EXPECT_NE(metrics_.serialize().find("backend_retries_total{reason=\"status_502\"} 1"), std::string::npos);
+}
+
+TEST_F(BackendClientTest, Gateway503InPlainTextIsRetriedAfterItsRetryAfter) {
+  make_client();  // backoff of 1-2 ms: any longer wait is the Retry-After
+  script({{503, "upstream overloaded, come back later", {{"Content-Type", "text/plain"}, {"Retry-After", "1"}}},
+          {200, R"({"id":"t1"})", {}}});
+  const auto started = std::chrono::steady_clock::now();
+  auto r = call({"GET", "/tasks/t1", {}, std::nullopt, std::nullopt, false});
+  const auto waited = std::chrono::steady_clock::now() - started;
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(seen().size(), 2u);
+  EXPECT_GE(waited, std::chrono::milliseconds(1000));
+  EXPECT_EQ(client_->breaker().failures_in_window, 1);
+}
+
+TEST_F(BackendClientTest, Gateway504WithAnEmptyBodyIsRetriedThenAnsweredWithItsStatusAndAHint) {
+  BackendClientOptions o;
+  o.retry.max_retries = 2;
+  make_client(o);
+  script({{504, "", {}}, {504, "", {}}, {504, "", {}}});
+  auto r = call({"GET", "/tasks/t1", {}, std::nullopt, std::nullopt, false});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->status, 504);
+  EXPECT_TRUE(r->body.is_null());
+  EXPECT_EQ(r->attempts, 3);
+  EXPECT_GE(r->retry_after_ms, 0);
+  EXPECT_EQ(seen().size(), 3u);
+  EXPECT_EQ(client_->breaker().failures_in_window, 3);
+}
+
+TEST_F(BackendClientTest, AGatewayFailureOfAReadIsAnsweredFromTheCache) {
+  BackendClientOptions o;
+  o.retry.max_retries = 2;
+  make_client(o);
+  script({{200, R"({"id":"t1","v":1})", {}},
+          {502, "<html>Bad Gateway</html>", {{"Content-Type", "text/html"}}},
+          {502, "<html>Bad Gateway</html>", {{"Content-Type", "text/html"}}},
+          {502, "<html>Bad Gateway</html>", {{"Content-Type", "text/html"}}}});
+  ASSERT_TRUE(call({"GET", "/tasks/t1", {}, std::nullopt, std::nullopt, false}).ok());
+  auto stale = call({"GET", "/tasks/t1", {}, std::nullopt, std::nullopt, false});
+  ASSERT_TRUE(stale.ok()) << stale.error().message;
+  EXPECT_TRUE(stale->stale);
+  EXPECT_EQ(stale->body["v"], 1);
+  EXPECT_NE(stale->retry_hint.find("502 Bad Gateway"), std::string::npos) << stale->retry_hint;
+}
+
+TEST_F(BackendClientTest, Other5xxAreFailuresButNotRetried) {
+  make_client();
+  script({{500, "<html>Internal Server Error</html>", {{"Content-Type", "text/html"}}}});
+  auto r = call({"GET", "/tasks/t1", {}, std::nullopt, std::nullopt, false});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->status, 500);
+  EXPECT_TRUE(r->body.is_null());
+  EXPECT_EQ(r->retry_after_ms, -1);
+  EXPECT_EQ(seen().size(), 1u);
+  EXPECT_EQ(client_->breaker().failures_in_window, 1);
+}
+
+TEST_F(BackendClientTest, ANon2xxJsonBodyThatIsNotJsonIsMalformedOnlyWhereItIsRead) {
+  make_client();
+  script({{201, "created!", {{"Content-Type", "text/plain"}}}});
+  auto created = call({"POST", "/tasks", {}, Json::object(), std::nullopt, false});
+  ASSERT_FALSE(created.ok());
+  EXPECT_NE(created.error().message.find("malformed answer (HTTP 201"), std::string::npos)
+      << created.error().message;
+  // A 4xx whose problem+json we would read must be JSON; a 4xx page of a proxy is just its status.
+  script({{404, "{not json", {{"Content-Type", "application/problem+json"}}},
+          {404, "<html>Not Found</html>", {{"Content-Type", "text/html"}}}});
+  auto bad_problem = call({"GET", "/tasks/x", {}, std::nullopt, std::nullopt, false});
+  ASSERT_FALSE(bad_problem.ok());
+  EXPECT_NE(bad_problem.error().message.find("malformed"), std::string::npos);
+  auto page = call({"GET", "/tasks/y", {}, std::nullopt, std::nullopt, false});
+  ASSERT_TRUE(page.ok()) << page.error().message;
+  EXPECT_EQ(page->status, 404);
+  EXPECT_TRUE(page->body.is_null());
+}
+
+TEST_F(BackendClientTest, A404ProblemIsAnAnswerNotAFailure) {
+  make_client();
+  script({{404, R"({"title":"Not Found","status":404,"detail":"no task x"})",
+           {{"Content-Type", "application/problem+json"}}}});
+  auto r = call({"GET", "/tasks/x", {}, std::nullopt, std::nullopt, false});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->status, 404);
+  EXPECT_EQ(r->body["detail"], "no task x");
+  EXPECT_EQ(seen().size(), 1u);
+  EXPECT_EQ(client_->breaker().failures_in_window, 0);
+  EXPECT_EQ(client_->breaker().calls_in_window, 1);
+}
+
+// Tracing off: the caller's context goes to the backend as it came (the OTel API without an SDK).
+TEST_F(BackendClientTest, TheCallersTraceContextIsPassedOnByADisabledTracer) {
+  make_client();
+  tracing::Tracer disabled({.enabled = false});
+  client_->set_tracer(&disabled);
+  RequestContext ctx;
+  ctx.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  ctx.span_id = "00f067aa0ba902b7";
+  ctx.trace_flags = 0x01;
+  ctx.trace_state = "vendor=abc";
+  ASSERT_TRUE(call({"GET", "/tasks/t1", {}, std::nullopt, std::nullopt, false}, ctx).ok());
+  const auto s = seen();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].headers.get("traceparent"), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  EXPECT_EQ(s[0].headers.get("tracestate"), "vendor=abc");
 }
 
 TEST_F(BackendClientTest, OpenBreakerFailsFastWithARetryHint) {

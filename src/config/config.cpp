@@ -4,6 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/enum_table.hpp"
+#include "core/redact.hpp"
 #include "core/text.hpp"
 
 extern char** environ;
@@ -18,7 +20,7 @@ const std::vector<Var> kSchema = {
   {"PORT", Type::kPort, "3000", "Port of the MCP HTTP server (0 picks a free port)."},
   {"API_HOST", Type::kHost, "127.0.0.1", "Address the backend API binds."},
   {"API_PORT", Type::kPort, "3001", "Port of the backend API (0 picks a free port)."},
-  {"DATABASE_URL", Type::kDatabaseUrl, "sqlite:data/taskman.db", "Backend database: sqlite:<path> or postgres://user@host/db."},
+  {"DATABASE_URL", Type::kDatabaseUrl, "sqlite:data/taskman.db", "Backend database: sqlite:<path>."},
   {"TASK_MANAGER_API_ENDPOINT", Type::kUrl, "http://localhost:3001/api/v1", "Backend base URL the MCP server calls."},
   {"LOG_LEVEL", Type::kEnum, "info", "Least severe level written.", 0, 0, "trace|debug|info|warn|error|off"},
   {"LOG_FORMAT", Type::kEnum, "json", "json: one JSON object per line; pretty: for humans.", 0, 0, "json|pretty"},
@@ -159,9 +161,9 @@ std::string describe_rule(const Var& var) {
     case Type::kPort: return "a port number from 0 to 65535";
     case Type::kBool: return "true or false";
     case Type::kEnum: return "one of " + std::string(var.choices);
-    case Type::kUrl: return "an http:// or https:// URL";
+    case Type::kUrl: return "an http:// URL (https:// is recognised; this build does not support it)";
     case Type::kHost: return "a host name or IP address";
-    case Type::kDatabaseUrl: return "sqlite:<path> or postgres://...";
+    case Type::kDatabaseUrl: return "sqlite:<path> (postgres:// is recognised; this build does not implement it)";
     case Type::kOrigins: return "comma-separated origins like https://app.example.com";
     case Type::kTokens: return "comma-separated tokens of 16 or more printable characters without spaces";
   }
@@ -227,14 +229,12 @@ std::optional<std::string> check_value(const Var& var, std::string_view value) {
 }
 
 const char* source_name(Source s) {
-  switch (s) {
-    case Source::kDefault: return "default";
-    case Source::kEnvFile: return ".env file";
-    case Source::kEnvironment: return "environment";
-    case Source::kFlag: return "flag";
-    case Source::kDerived: return "derived";
-  }
-  return "default";
+  static constexpr EnumName<Source> kNames[] = {{Source::kDefault, "default"},
+                                                {Source::kEnvFile, ".env file"},
+                                                {Source::kEnvironment, "environment"},
+                                                {Source::kFlag, "flag"},
+                                                {Source::kDerived, "derived"}};
+  return enum_name(kNames, s, "default").data();  // the literals are NUL-terminated
 }
 
 std::map<std::string, std::string> process_environment() {
@@ -435,6 +435,44 @@ std::string Config::describe() const {
     out += "]\n";
   }
   return out;
+}
+
+std::optional<std::string> unsupported_reason(Type type, std::string_view value) {
+  switch (type) {
+    case Type::kUrl:
+      if (value.starts_with("https://")) {
+        return "https:// is not supported by this build; use http:// (put a TLS-terminating proxy in front)";
+      }
+      return std::nullopt;
+    case Type::kDatabaseUrl:
+      if (value.starts_with("postgres://") || value.starts_with("postgresql://")) {
+        return "PostgreSQL is not implemented in this build; use sqlite:<path>";
+      }
+      return std::nullopt;
+    default:
+      return std::nullopt;
+  }
+}
+
+Status check_supported(const Config& cfg) {
+  std::vector<FieldError> errors;
+  for (const auto& var : kSchema) {
+    if (var.secret) continue;  // no secret variable has a build-dependent rule
+    if (auto why = unsupported_reason(var.type, cfg.str(var.name))) {
+      errors.push_back({std::string(var.name), redact_url(cfg.str(var.name)) + ": " + *why});
+    }
+  }
+  // Read by the tracing layer, not declared here, and it wins over OTEL_EXPORTER_OTLP_ENDPOINT.
+  constexpr std::string_view kTracesEndpoint = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
+  if (auto v = cfg.raw(kTracesEndpoint); v && !v->empty()) {
+    if (auto why = unsupported_reason(Type::kUrl, trim(*v))) {
+      errors.push_back({std::string(kTracesEndpoint), redact_url(*v) + ": " + *why});
+    }
+  }
+  if (errors.empty()) return {};
+  const std::string summary = "configuration is not supported by this build (" + std::to_string(errors.size()) +
+                              (errors.size() == 1 ? " problem)" : " problems)");
+  return Error{ErrorCode::kInvalidArgument, summary, std::move(errors)};
 }
 
 std::string markdown_table() {

@@ -1,5 +1,5 @@
 #pragma once
-// Configuration declared once (SPEC §7): every variable's name, type, rule, default, secrecy and
+// Configuration declared once (docs/configuration.md): every variable's name, type, rule, default, secrecy and
 // documentation live in one table (schema()). Sources, lowest to highest precedence: defaults,
 // the .env file, the real environment, command-line flags (--port for PORT, and so on).
 // Validation reports every bad variable at once.
@@ -86,5 +86,14 @@ Result<std::map<std::string, std::string>> parse_env_file(std::string_view text,
 std::optional<std::string> check_value(const Var& var, std::string_view value);
 
 bool parse_bool(std::string_view s, bool& out);
+
+// What this build can run, beyond the syntax rules above: an https:// endpoint and a PostgreSQL
+// DATABASE_URL are well-formed configuration that this build cannot serve. One rule for
+// `config check` and for start-up, so whatever `config check` accepts also starts; both report
+// a failure as invalid configuration (exit 2), every unsupported variable at once.
+Status check_supported(const Config& cfg);
+// The per-value part of that rule (nullopt: supported). OTLP endpoints not in the schema
+// (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) are checked with kUrl.
+std::optional<std::string> unsupported_reason(Type type, std::string_view value);
 
 }  // namespace taskman::config

@@ -9,7 +9,8 @@
 namespace taskman::config {
 namespace {
 
-std::vector<std::string> problem_fields(const Result<Config>& r) {
+template <class R>
+std::vector<std::string> problem_fields(const R& r) {
   std::vector<std::string> out;
   for (const auto& f : r.error().fields) out.push_back(f.field);
   return out;
@@ -154,6 +155,32 @@ TEST(Config, MarkdownTableListsEveryVariable) {
     EXPECT_NE(table.find("`" + std::string(var.name) + "`"), std::string::npos) << var.name;
   }
   EXPECT_NE(table.find("json\\|pretty"), std::string::npos);
+}
+
+// Well-formed but not servable by this build: one rule, reported with the reason and every variable.
+TEST(Config, UnsupportedByThisBuildIsReportedWithTheReason) {
+  auto cfg = Config::from_map({{"TASK_MANAGER_API_ENDPOINT", "https://backend:8443/api/v1"},
+                               {"OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector:4318"},
+                               {"DATABASE_URL", "postgres://user:hunter2@db/tasks"}});
+  ASSERT_TRUE(cfg) << "syntax is valid";
+  auto st = check_supported(*cfg);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(problem_fields(st), (std::vector<std::string>{"DATABASE_URL", "TASK_MANAGER_API_ENDPOINT",
+                                                          "OTEL_EXPORTER_OTLP_ENDPOINT"}));
+  std::string all;
+  for (const auto& f : st.error().fields) all += f.message + "\n";
+  EXPECT_NE(all.find("https:// is not supported by this build"), std::string::npos) << all;
+  EXPECT_NE(all.find("PostgreSQL is not implemented in this build"), std::string::npos) << all;
+  EXPECT_EQ(all.find("hunter2"), std::string::npos) << "credentials are redacted: " << all;
+
+  auto traces = Config::from_map({{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "https://collector/v1/traces"}});
+  ASSERT_TRUE(traces);
+  EXPECT_EQ(problem_fields(check_supported(*traces)),
+            std::vector<std::string>{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"});
+
+  auto defaults = Config::from_map({});
+  ASSERT_TRUE(defaults);
+  EXPECT_TRUE(check_supported(*defaults));
 }
 
 }  // namespace

@@ -2,36 +2,38 @@
 
 namespace taskman {
 
-int http_status(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::kInvalidArgument: return 400;
-    case ErrorCode::kUnauthorized: return 401;
-    case ErrorCode::kNotFound: return 404;
-    case ErrorCode::kConflict: return 409;
-    case ErrorCode::kPreconditionFailed: return 412;
-    case ErrorCode::kPayloadTooLarge: return 413;
-    case ErrorCode::kUnsupportedMediaType: return 415;
-    case ErrorCode::kUnprocessable: return 422;
-    case ErrorCode::kUnavailable: return 503;
-    case ErrorCode::kInternal: return 500;
+namespace {
+
+// Every error code once: its wire name (problem type, MCP error data) and its HTTP status.
+struct CodeInfo {
+  ErrorCode code;
+  const char* name;
+  int status;
+};
+constexpr CodeInfo kCodes[] = {
+    {ErrorCode::kInvalidArgument, "invalid_argument", 400},
+    {ErrorCode::kUnauthorized, "unauthorized", 401},
+    {ErrorCode::kNotFound, "not_found", 404},
+    {ErrorCode::kConflict, "conflict", 409},
+    {ErrorCode::kPreconditionFailed, "precondition_failed", 412},
+    {ErrorCode::kPayloadTooLarge, "payload_too_large", 413},
+    {ErrorCode::kUnsupportedMediaType, "unsupported_media_type", 415},
+    {ErrorCode::kUnprocessable, "unprocessable", 422},
+    {ErrorCode::kUnavailable, "unavailable", 503},
+    {ErrorCode::kInternal, "internal", 500},
+};
+
+const CodeInfo& info(ErrorCode code) {
+  for (const auto& c : kCodes) {
+    if (c.code == code) return c;
   }
-  return 500;
+  return kCodes[sizeof kCodes / sizeof kCodes[0] - 1];  // kInternal
 }
 
-const char* error_code_name(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::kInvalidArgument: return "invalid_argument";
-    case ErrorCode::kUnauthorized: return "unauthorized";
-    case ErrorCode::kNotFound: return "not_found";
-    case ErrorCode::kConflict: return "conflict";
-    case ErrorCode::kPreconditionFailed: return "precondition_failed";
-    case ErrorCode::kPayloadTooLarge: return "payload_too_large";
-    case ErrorCode::kUnsupportedMediaType: return "unsupported_media_type";
-    case ErrorCode::kUnprocessable: return "unprocessable";
-    case ErrorCode::kUnavailable: return "unavailable";
-    case ErrorCode::kInternal: return "internal";
-  }
-  return "internal";
-}
+}  // namespace
+
+int http_status(ErrorCode code) { return info(code).status; }
+
+const char* error_code_name(ErrorCode code) { return info(code).name; }
 
 }  // namespace taskman

@@ -7,10 +7,11 @@
 #include <ctime>
 #include <stdexcept>
 
+#include "core/encoding.hpp"
+
 namespace taskman {
 namespace {
 
-constexpr char kHex[] = "0123456789abcdef";
 
 // Length of the valid UTF-8 sequence starting at s[i], or 0 when invalid (RFC 3629).
 std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
@@ -56,8 +57,7 @@ void append_json_escaped(std::string& out, std::string_view s) {
         default:
           if (c < 0x20 || c == 0x7F) {
             out += "\\u00";
-            out += kHex[c >> 4];
-            out += kHex[c & 0xF];
+            append_hex_byte(out, c);
           } else {
             out += static_cast<char>(c);
           }
@@ -167,13 +167,7 @@ std::string random_hex(std::size_t n_bytes) {
   if (RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()), static_cast<int>(n_bytes)) != 1) {
     throw std::runtime_error("RAND_bytes failed");
   }
-  std::string out;
-  out.reserve(n_bytes * 2);
-  for (unsigned char c : bytes) {
-    out += kHex[c >> 4];
-    out += kHex[c & 0xF];
-  }
-  return out;
+  return hex_encode(bytes);
 }
 
 std::string to_lower(std::string_view s) {

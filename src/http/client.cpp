@@ -1,4 +1,4 @@
-// Beast keep-alive client (STACK.md: Asio/Beast clients beat libcurl here).
+// Beast keep-alive client (docs/architecture.md#third-party-parts: Asio/Beast clients beat libcurl here).
 #include "http/client.hpp"
 
 #include <boost/asio.hpp>

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <future>
 #include <thread>
 
@@ -115,6 +116,16 @@ class ServerTest : public ::testing::Test {
   }
   void TearDown() override {
     slow_.clear();
+    // Drain before stopping the pool, so no server coroutine (which owns its socket) is left parked on
+    // an I/O context that is then destroyed under it.
+    if (server_) {
+      auto drained = std::make_shared<std::promise<void>>();
+      auto once = std::make_shared<std::atomic<bool>>(false);
+      server_->drain(std::chrono::seconds(2), [drained, once] {
+        if (!once->exchange(true)) drained->set_value();
+      });
+      drained->get_future().wait_for(std::chrono::seconds(5));
+    }
     pool_.stop();
   }
 

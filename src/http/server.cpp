@@ -1,5 +1,5 @@
 // Boost.Beast HTTP/1.1 server on C++20 coroutines. All Beast/Asio server code lives in this file
-// so the rest of the project compiles against the small headers (STACK.md pitfall 7).
+// so the rest of the project compiles against the small headers (docs/architecture.md#build-notes).
 #include "http/server.hpp"
 
 #include <boost/asio.hpp>
@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "core/text.hpp"
+#include "http/problem.hpp"
 #include "http/request_id.hpp"
 #include "log/log.hpp"
 
@@ -187,15 +188,8 @@ struct Connection {
   std::shared_ptr<Responder::State> open_stream;
 };
 
-std::string problem(int status, std::string_view title, std::string_view detail, const std::string& request_id) {
-  std::string body = "{\"type\":\"about:blank\",\"title\":";
-  body += json_quote(title);
-  body += ",\"status\":" + std::to_string(status) + ",\"detail\":";
-  body += json_quote(detail);
-  body += ",\"request_id\":";
-  body += json_quote(request_id);
-  body += "}";
-  return body;
+Response problem(int status, std::string title, std::string detail, const std::string& request_id) {
+  return problem_response({status, "about:blank", std::move(title), std::move(detail), request_id, std::nullopt, -1});
 }
 
 // Constant-time over the candidate's length: the comparison time does not reveal how much matched.
@@ -375,8 +369,7 @@ asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Connection> conn) {
       if (status != 0) {
         req.method = parser.is_header_done() ? std::string(parser.get().method_string()) : "";
         req.path = parser.is_header_done() ? std::string(parser.get().target()) : "";
-        Response rejection = Response::json(status, problem(status, title, title, req.ctx.request_id));
-        rejection.headers.set("Content-Type", "application/problem+json");
+        Response rejection = problem(status, title, title, req.ctx.request_id);
         for (auto* o : observers) o->on_request_start(req);  // counted like any answer (route unmatched)
         co_await write_simple(*conn, req, rejection, false);
         for (auto* o : observers) o->on_request_end(req, status, std::chrono::steady_clock::now() - started);
@@ -406,30 +399,25 @@ asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Connection> conn) {
 
     auto state = std::make_shared<Responder::State>(conn->stream.get_executor());
     if (!authorized(req, options)) {
-      auto r = Response::json(401, problem(401, "Unauthorized", "a valid bearer token is required",
-                                           req.ctx.request_id));
-      r.headers.set("Content-Type", "application/problem+json");
+      auto r = problem(401, "Unauthorized", "a valid bearer token is required", req.ctx.request_id);
       r.headers.set("WWW-Authenticate", "Bearer realm=\"taskman\"");
       Responder(state).send(std::move(r));
     } else if (match.handler == nullptr) {
       Response r;
       if (match.route.empty()) {
-        r = Response::json(404, problem(404, "Not Found", "no route for " + req.path, req.ctx.request_id));
+        r = problem(404, "Not Found", "no route for " + req.path, req.ctx.request_id);
       } else {
-        r = Response::json(405, problem(405, "Method Not Allowed", req.method + " is not allowed here; allowed: " +
-                                                                  match.allow, req.ctx.request_id));
+        r = problem(405, "Method Not Allowed", req.method + " is not allowed here; allowed: " + match.allow,
+                    req.ctx.request_id);
         r.headers.set("Allow", match.allow);
       }
-      r.headers.set("Content-Type", "application/problem+json");
       Responder(state).send(std::move(r));
     } else {
       try {
         (*match.handler)(req, Responder(state));
       } catch (const std::exception& e) {
         logger.error(req.ctx, "handler threw", {{"route", req.route}, {"error", e.what()}});
-        auto r = Response::json(500, problem(500, "Internal Server Error", "the request failed unexpectedly",
-                                             req.ctx.request_id));
-        r.headers.set("Content-Type", "application/problem+json");
+        auto r = problem(500, "Internal Server Error", "the request failed unexpectedly", req.ctx.request_id);
         Responder(state).send(std::move(r));
       }
     }

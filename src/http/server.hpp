@@ -1,6 +1,6 @@
 #pragma once
 // The HTTP/1.1 server (Boost.Beast on C++20 coroutines; the Beast code stays in server.cpp).
-// Built-in middleware: request id (SPEC §6), access log, body/header limits, read/idle timeouts,
+// Built-in middleware: request id (docs/observability.md#request-ids), access log, body/header limits, read/idle timeouts,
 // graceful drain. Handlers run on the connection's I/O thread and must not block: hand slow
 // work to another executor and complete the Responder from there.
 #include <chrono>
@@ -63,7 +63,7 @@ class Server {
   std::shared_ptr<Impl> impl_;
 };
 
-// One io_context per thread (STACK.md: ~2x faster than a shared context with strands).
+// One io_context per thread (docs/architecture.md#threads: ~2x faster than a shared context with strands).
 class IoPool {
  public:
   explicit IoPool(std::size_t threads);

@@ -1,5 +1,5 @@
 #pragma once
-// Structured logging: one JSON object per line on stderr (SPEC §6) or a pretty line for humans.
+// Structured logging: one JSON object per line on stderr (docs/observability.md#logs) or a pretty line for humans.
 // Every value is escaped, so no input can forge or split a log line. A Logger names the service;
 // the request context (request id, trace and span ids, session) is passed explicitly at each
 // call and attached by the logger, so call sites never repeat those fields.

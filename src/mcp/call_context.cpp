@@ -26,7 +26,7 @@ CallContext::CallContext(std::shared_ptr<Session> session, std::shared_ptr<Excha
       method_(std::move(method)),
       params_(std::move(params)),
       request_context_(std::move(request_context)) {
-  // Every call has a request id (SPEC §6: in every log line and every error an agent sees); stdio
+  // Every call has a request id (docs/observability.md: in every log line and every error an agent sees); stdio
   // and other transports without an HTTP request get a fresh one here.
   if (request_context_.request_id.empty()) request_context_.request_id = random_hex(16);
   if (params_.is_object()) {

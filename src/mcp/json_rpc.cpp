@@ -35,7 +35,7 @@ std::variant<Message, InvalidMessage> to_message(const Json& value) {
     msg.method = method->get<std::string>();
     const auto params = value.find("params");
     // Any params value is carried to the dispatcher, which answers params that are not an object
-    // with -32602 naming them (SPEC §4), rather than calling the whole request invalid.
+    // with -32602 naming them (docs/mcp.md#errors), rather than calling the whole request invalid.
     if (params != value.end()) msg.params = *params;
     if (!has_id) {
       msg.kind = MessageKind::kNotification;

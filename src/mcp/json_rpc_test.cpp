@@ -69,7 +69,7 @@ TEST(JsonRpc, RejectsInvalidRequestsWithTheRecoverableId) {
   EXPECT_EQ(must_reject(R"({"jsonrpc":"2.0","id":{},"method":"ping"})").error.code, rpc::kInvalidRequest);
   auto bad_method = must_reject(R"({"jsonrpc":"2.0","id":"x","method":5})");
   EXPECT_EQ(bad_method.id, "x");
-  // Scalar params are the dispatcher's to refuse with -32602 (SPEC §4), not an invalid request.
+  // Scalar params are the dispatcher's to refuse with -32602 (docs/mcp.md#errors), not an invalid request.
   EXPECT_EQ(must_parse(R"({"jsonrpc":"2.0","id":1,"method":"a","params":3})").params, 3);
   EXPECT_EQ(must_reject(R"({"jsonrpc":"2.0","id":1})").error.code, rpc::kInvalidRequest);
   EXPECT_EQ(must_reject(R"({"jsonrpc":"2.0","id":1,"result":1,"error":{"code":1}})").error.code,

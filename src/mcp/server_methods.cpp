@@ -9,7 +9,7 @@ namespace {
 
 RpcError invalid_params(std::string message) { return RpcError{rpc::kInvalidParams, std::move(message), {}}; }
 
-// Error taxonomy -> JSON-RPC codes for resource reads and prompts (SPEC §4 Errors).
+// Error taxonomy -> JSON-RPC codes for resource reads and prompts (docs/mcp.md Errors).
 RpcError to_rpc_error(const Error& e, int not_found_code) {
   switch (e.code) {
     case ErrorCode::kInvalidArgument:

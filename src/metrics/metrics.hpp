@@ -1,8 +1,8 @@
 #pragma once
-// One Prometheus registry per process (SPEC §6) with every family the services export, created
+// One Prometheus registry per process (docs/observability.md#metrics) with every family the services export, created
 // up front so names, help and buckets are declared in one place. Layers record through the
 // typed helpers here; child references are cached because Family::Add costs ~100-150 ns
-// (STACK.md). Label values come from bounded sets only: fold anything else into "other".
+// (docs/architecture.md#build-notes). Label values come from bounded sets only: fold anything else into "other".
 // Thread-safe: prometheus-cpp metrics are; the child caches are guarded by a mutex.
 #include <prometheus/counter.h>
 #include <prometheus/family.h>

@@ -1,5 +1,5 @@
 #pragma once
-// Bulkhead (SPEC §5, BACKEND_MAX_CONCURRENCY): at most N backend calls in flight; the excess is rejected
+// Bulkhead (docs/resilience.md#bulkhead, BACKEND_MAX_CONCURRENCY): at most N backend calls in flight; the excess is rejected
 // at once rather than queued, so a slow backend cannot pile up waiting requests and memory.
 #include <atomic>
 #include <cstddef>

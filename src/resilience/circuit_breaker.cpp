@@ -173,7 +173,7 @@ bool CircuitBreaker::record(const BreakerToken& token, Outcome outcome) {
         std::int64_t failures = 0;
         window_totals(now, successes, failures);
         const std::int64_t calls = successes + failures;
-        // SPEC §5: >= (opossum uses >), so threshold 100 means "every call failed", not "never".
+        // docs/resilience.md#threshold-comparison: >= (opossum uses >), so threshold 100 means "every call failed", not "never".
         if (calls >= std::max<std::int64_t>(1, options_.volume_threshold) &&
             failures * 100 >= static_cast<std::int64_t>(options_.error_threshold_percent) * calls) {
           transition(BreakerState::kOpen, TransitionReason::kErrorThreshold, now);

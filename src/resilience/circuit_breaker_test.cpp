@@ -125,7 +125,7 @@ TEST_P(ThresholdBoundary, OpensWhenErrorPercentReachesThreshold) {
 INSTANTIATE_TEST_SUITE_P(
     CircuitBreaker, ThresholdBoundary,
     ::testing::Values(BoundaryCase{50, 51, 49, State::kClosed},
-                      // SPEC §5: >= (opossum's > would stay closed here).
+                      // docs/resilience.md#threshold-comparison: >= (opossum's > would stay closed here).
                       BoundaryCase{50, 50, 50, State::kOpen}, BoundaryCase{50, 49, 51, State::kOpen},
                       // 100 means "every call failed", not "never".
                       BoundaryCase{100, 1, 99, State::kClosed}, BoundaryCase{100, 0, 100, State::kOpen},

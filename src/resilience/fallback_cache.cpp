@@ -4,44 +4,11 @@
 #include <stdexcept>
 #include <vector>
 
+#include "core/encoding.hpp"
+
 namespace taskman::resilience {
 
 namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-bool is_unreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-         c == '_' || c == '~';
-}
-
-// RFC 3986 §6.2.2.1-2: %7e -> ~, %2f -> %2F; a malformed escape is kept as it is.
-std::string normalize_escapes(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
-      const auto c = static_cast<unsigned char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
-      if (is_unreserved(c)) {
-        out += static_cast<char>(c);
-      } else {
-        static constexpr char kHex[] = "0123456789ABCDEF";
-        out += '%';
-        out += kHex[c >> 4];
-        out += kHex[c & 15];
-      }
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
 
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
@@ -61,7 +28,7 @@ bool is_list(std::string_view key, std::string_view collection) {
 }  // namespace
 
 std::string normalize_key(std::string_view path, std::string_view query) {
-  std::string key = normalize_escapes(path);
+  std::string key = normalize_percent_escapes(path);
   // "/tasks/" and "/tasks" name the same resource in this API.
   while (key.size() > 1 && key.back() == '/') key.pop_back();
   std::vector<std::string> params;
@@ -69,7 +36,7 @@ std::string normalize_key(std::string_view path, std::string_view query) {
   while (start <= query.size()) {
     std::size_t end = query.find('&', start);
     if (end == std::string_view::npos) end = query.size();
-    if (end > start) params.push_back(normalize_escapes(query.substr(start, end - start)));
+    if (end > start) params.push_back(normalize_percent_escapes(query.substr(start, end - start)));
     start = end + 1;
   }
   std::sort(params.begin(), params.end());

@@ -1,5 +1,5 @@
 #pragma once
-// Retry decisions for backend calls (SPEC §5): which requests may be repeated, after which outcomes,
+// Retry decisions for backend calls (docs/resilience.md#retries): which requests may be repeated, after which outcomes,
 // how long to wait (full jitter, AWS "Exponential Backoff and Jitter"), and Retry-After honoured within
 // the caller's overall deadline. Pure logic: the caller sleeps (on its executor's timer), not this class.
 #include <chrono>

@@ -71,7 +71,7 @@ INSTANTIATE_TEST_SUITE_P(RetryPolicy, ShouldRetry,
                                            RetryCase{"GET", false, AttemptOutcome::http(503), true},
                                            RetryCase{"GET", false, AttemptOutcome::http(504), true},
                                            RetryCase{"GET", false, AttemptOutcome::http(500),
-                                                     false},  // SPEC lists 429/502/503/504 only
+                                                     false},  // docs/resilience.md#failure-classification lists 429/502/503/504 only
                                            RetryCase{"GET", false, AttemptOutcome::http(501), false},
                                            RetryCase{"GET", false, AttemptOutcome::http(200), false},
                                            RetryCase{"GET", false, AttemptOutcome::http(400), false},
@@ -95,7 +95,7 @@ TEST(Outcome, BreakerVerdictAndRetryReasons) {
   EXPECT_EQ(breaker_verdict(AttemptOutcome::http(429)), BreakerVerdict::kSuccess);
   EXPECT_EQ(breaker_verdict(AttemptOutcome::http(500)), BreakerVerdict::kFailure);
   EXPECT_EQ(breaker_verdict(AttemptOutcome::http(503)), BreakerVerdict::kFailure);
-  EXPECT_EQ(breaker_verdict(AttemptOutcome::timeout()), BreakerVerdict::kFailure);  // SPEC §5
+  EXPECT_EQ(breaker_verdict(AttemptOutcome::timeout()), BreakerVerdict::kFailure);  // docs/resilience.md#failure-classification
   EXPECT_EQ(breaker_verdict(AttemptOutcome::connect_error()), BreakerVerdict::kFailure);
   EXPECT_EQ(breaker_verdict(AttemptOutcome::connection_lost()), BreakerVerdict::kFailure);
   EXPECT_EQ(breaker_verdict(AttemptOutcome::protocol_error()), BreakerVerdict::kFailure);

@@ -87,7 +87,7 @@ Status check_dependencies(ReadTx& tx, std::string_view task_id, const std::vecto
   return {};
 }
 
-// completed_at follows status (SPEC §3): set on entering done, cleared on leaving it.
+// completed_at follows status (docs/api.md#task-rules): set on entering done, cleared on leaving it.
 void apply_status(Task& t, TaskStatus next, TimeMs now) {
   if (next == TaskStatus::kDone && t.status != TaskStatus::kDone) t.completed_at = now;
   if (next != TaskStatus::kDone) t.completed_at.reset();

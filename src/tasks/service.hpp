@@ -1,5 +1,5 @@
 #pragma once
-// The task service: every rule of SPEC §3 (references, cycles, completed_at, versions,
+// The task service: every rule of docs/api.md#task-rules (references, cycles, completed_at, versions,
 // conditional updates, idempotent creates), over the asynchronous Store. Transport-neutral: the
 // REST handlers are thin adapters over it. Callbacks run on database threads.
 // Thread-safe: any method may be called from any thread.

@@ -1,4 +1,4 @@
-// The task service over a real SQLite file: the rules of SPEC §3.
+// The task service over a real SQLite file: the rules of docs/api.md#task-rules.
 #include "tasks/service.hpp"
 
 #include <gtest/gtest.h>

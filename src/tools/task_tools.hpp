@@ -1,12 +1,12 @@
 #pragma once
-// The task manager's MCP surface (SPEC §4): tools, resources and prompts over the REST API.
+// The task manager's MCP surface (docs/mcp.md#tools): tools, resources and prompts over the REST API.
 // Thin adapters: arguments are checked against each tool's own inputSchema (naming the field),
 // turned into one REST call, and the answer into structuredContent or an isError result that says
 // what happened, what to do, and the request id.
 #include <string>
 
-#include "mcp/server.hpp"
 #include "client/backend.hpp"
+#include "mcp/server.hpp"
 
 namespace taskman::tools {
 
@@ -25,9 +25,5 @@ struct ToolsOptions {
 const std::vector<std::string>& tool_names();
 
 void register_task_tools(mcp::Server& server, Backend& backend, ToolsOptions options);
-
-// Checks `args` against a tool inputSchema of the shapes used here (object of string, integer,
-// boolean, enum, nullable, array of strings); collects every problem.
-Status validate_arguments(const nlohmann::json& schema, const nlohmann::json& args);
 
 }  // namespace taskman::tools

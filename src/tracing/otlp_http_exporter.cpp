@@ -1,7 +1,5 @@
 #include "tracing/otlp_http_exporter.hpp"
 
-#include <openssl/rand.h>
-
 #include <algorithm>
 #include <cstring>
 #include <ctime>
@@ -80,10 +78,6 @@ OtlpHttpExporter::OtlpHttpExporter(OtlpSettings settings, Resource resource, Ins
   retry_.max_attempts = std::max(1, retry_.max_attempts);
   client_ = std::make_unique<http::HttpClient>(*pool_, std::move(host), port);
   pool_->start();
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(&rng_state_), sizeof rng_state_) != 1 || rng_state_ == 0) {
-    rng_state_ =
-        0x9e3779b97f4a7c15ULL ^ static_cast<std::uint64_t>(SteadyClock::now().time_since_epoch().count());
-  }
 }
 
 OtlpHttpExporter::~OtlpHttpExporter() {
@@ -112,15 +106,7 @@ milliseconds OtlpHttpExporter::backoff(int retry_index) {
   for (int i = 0; i < retry_index && ceiling < static_cast<double>(retry_.max_backoff.count()); ++i)
     ceiling *= 2;
   ceiling = std::min(ceiling, static_cast<double>(retry_.max_backoff.count()));
-  double u;
-  if (hooks_.random01) {
-    u = hooks_.random01();
-  } else {
-    rng_state_ ^= rng_state_ << 13;  // xorshift64: jitter needs no cryptographic quality
-    rng_state_ ^= rng_state_ >> 7;
-    rng_state_ ^= rng_state_ << 17;
-    u = static_cast<double>(rng_state_ >> 11) * 0x1.0p-53;
-  }
+  const double u = hooks_.random01 ? hooks_.random01() : random_.next_unit();
   return milliseconds(static_cast<long long>(ceiling * (0.5 + 0.5 * u)));
 }
 

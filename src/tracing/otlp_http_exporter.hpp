@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 
+#include "core/random.hpp"
 #include "core/result.hpp"
 #include "tracing/batch_processor.hpp"
 #include "tracing/settings.hpp"
@@ -39,7 +40,7 @@ struct RetryPolicy {
 struct ExporterHooks {
   // Waits `delay` before a retry; false when the wait was cancelled. Default: a cancellable wait.
   std::function<bool(std::chrono::milliseconds delay)> wait;
-  // Uniform in [0, 1) for jitter. Default: a PRNG.
+  // Uniform in [0, 1) for jitter. Default: the shared RandomSource kind (core/random.hpp).
   std::function<double()> random01;
   // Wall clock for Retry-After HTTP dates. Default: system_clock.
   std::function<std::chrono::system_clock::time_point()> wall_now;
@@ -50,7 +51,7 @@ struct ExporterHooks {
 std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value,
                                                            std::chrono::system_clock::time_point now);
 
-// Statuses worth another attempt (OTLP/HTTP "Failures"; OBSERVABILITY-FACTS).
+// Statuses worth another attempt (OTLP/HTTP "Failures"; docs/observability.md#sampling-and-export).
 bool is_retryable_status(int status);
 
 class OtlpHttpExporter final : public SpanExporter {
@@ -91,7 +92,7 @@ class OtlpHttpExporter final : public SpanExporter {
   std::mutex cancel_mu_;  // guards cancelled_ for the cancellable wait
   std::condition_variable cancel_cv_;
   bool cancelled_ = false;
-  std::uint64_t rng_state_;
+  SeededRandom random_;  // jitter when no hook is given
   bool warned_failure_ = false;  // the first failure is a warning, later ones debug (no log storms)
 };
 

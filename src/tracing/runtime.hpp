@@ -2,7 +2,7 @@
 // One process's tracing, assembled from TracingSettings: Tracer → BatchSpanProcessor → OTLP/HTTP
 // exporter. The lead's start-up code creates it once, hands tracer() to the HTTP server/client, the
 // MCP dispatcher and the database layer, reads stats() for metrics, and calls shutdown() during
-// graceful shutdown (SPEC §6 "flush spans").
+// graceful shutdown (docs/observability.md#graceful-shutdown).
 #include <chrono>
 #include <memory>
 

@@ -1,5 +1,5 @@
 #pragma once
-// OpenTelemetry semantic conventions used by taskman's spans (OBSERVABILITY-FACTS "Semantic
+// OpenTelemetry semantic conventions used by taskman's spans (OpenTelemetry "Semantic
 // conventions"): span names built from bounded templates, never raw paths, and the status rules that
 // differ between server and client spans. Helpers only; callers own their spans.
 #include <string>
@@ -31,7 +31,7 @@ inline constexpr std::string_view kDbSystemName = "db.system.name";
 inline constexpr std::string_view kDbOperationName = "db.operation.name";
 inline constexpr std::string_view kDbCollectionName = "db.collection.name";
 inline constexpr std::string_view kDbNamespace = "db.namespace";
-inline constexpr std::string_view kRequestId = "taskman.request_id";  // SPEC §6: request id on every span
+inline constexpr std::string_view kRequestId = "taskman.request_id";  // docs/observability.md#spans: request id on every span
 
 // "{method} {route}" ("GET /api/v1/tasks/{id}"), or "{method}" when no route matched (never the path).
 std::string http_server_span_name(std::string_view method, std::string_view route);

@@ -16,7 +16,7 @@
 
 namespace taskman::tracing {
 
-// SPEC §6: the seed's default already holds the signal path.
+// docs/observability.md#sampling-and-export: the seed's default already holds the signal path.
 inline constexpr std::string_view kDefaultTracesEndpoint = "http://localhost:4318/v1/traces";
 inline constexpr std::string_view kTracesPath = "/v1/traces";
 
@@ -60,7 +60,7 @@ TracingSettings settings_from_env(const Getenv& getenv, std::string default_serv
 
 // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is used as-is; otherwise OTEL_EXPORTER_OTLP_ENDPOINT gets
 // "/v1/traces" appended -- unless it already ends in "/v1/traces", which is then used as it is and
-// reported once through `info` (SPEC §6: the seed's default carries the path); neither → default.
+// reported once through `info` (docs/observability.md#sampling-and-export: the seed's default carries the path); neither → default.
 std::string resolve_traces_endpoint(std::optional<std::string_view> traces_endpoint,
                                     std::optional<std::string_view> endpoint, std::string* info = nullptr);
 

@@ -33,7 +33,7 @@ struct Attribute {
 };
 using Attributes = std::vector<Attribute>;
 
-// Values match OTLP's Span.SpanKind (OBSERVABILITY-FACTS "OTLP/HTTP").
+// Values match OTLP's Span.SpanKind (the OTLP specification).
 enum class SpanKind : int { kInternal = 1, kServer = 2, kClient = 3 };
 // Values match OTLP's Status.StatusCode.
 enum class StatusCode : int { kUnset = 0, kOk = 1, kError = 2 };

@@ -190,6 +190,15 @@ Span Tracer::start_span(std::string name, SpanKind kind, const SpanContext& pare
   Span span;
   span.tracer_ = this;
   const bool has_parent = parent.valid();
+  if (!options_.enabled && has_parent) {
+    // The OTel API without an SDK (trace/api.md "Behavior of the API in the absence of an installed
+    // SDK"): the non-recording span carries the parent's span context, so the caller's trace id, span
+    // id, flags and tracestate reach the backend and the logs as they came. A span our own sampler
+    // leaves out does the same (below).
+    span.ctx_ = parent;
+    span.ctx_.remote = false;
+    return span;
+  }
   span.ctx_.trace_id = has_parent ? parent.trace_id : ids_->new_trace_id();
   span.ctx_.span_id = ids_->new_span_id();
   if (has_parent) span.ctx_.trace_state = parent.trace_state;
@@ -200,6 +209,14 @@ Span Tracer::start_span(std::string name, SpanKind kind, const SpanContext& pare
     sampled = has_parent && parent.sampled();  // pass the caller's decision through untouched
   } else {
     sampled = sampler_.should_sample(has_parent ? &parent : nullptr, span.ctx_.trace_id);
+  }
+  if (!sampled && has_parent) {
+    // Left out by our sampler: we record nothing, so we are not a hop in the caller's trace. The
+    // caller's context goes on as it came (span id, flags, tracestate), so a platform that samples
+    // its agents keeps its decision and its parent link through us (docs/observability.md#trace-propagation).
+    span.ctx_ = parent;
+    span.ctx_.remote = false;
+    return span;
   }
   span.ctx_.flags = sampled ? kFlagSampled : 0;
   if (!sampled || !options_.enabled) return span;

@@ -36,7 +36,7 @@ class RandomIdGenerator final : public IdGenerator {
 };
 
 // Receives each finished, sampled span. on_end is called on the thread that ended the span and must
-// not block (SPEC §6: tracing never blocks a request).
+// not block (docs/observability.md#sampling-and-export: tracing never blocks a request).
 class SpanProcessor {
  public:
   virtual ~SpanProcessor() = default;
@@ -48,8 +48,9 @@ using UnixClock = std::function<std::uint64_t()>;
 std::uint64_t system_unix_nanos();
 
 struct TracerOptions {
-  // false (OTEL_SDK_DISABLED=true or tracing switched off): spans record nothing and the incoming
-  // sampled flag passes through unchanged, like the OTel API without an SDK.
+  // false (OTEL_SDK_DISABLED=true or tracing switched off): spans record nothing and a span with a
+  // valid parent carries the parent's context unchanged (ids, flags, tracestate), like the OTel API
+  // without an SDK; so context still propagates and logs still correlate.
   bool enabled = true;
   SamplerConfig sampler;
   // OTEL_DEBUG: each finished sampled span as one OTLP/JSON line (null: off). Lines are written whole.
@@ -83,7 +84,7 @@ class Span {
   void end(std::uint64_t end_unix_nano);
 
   // Writes trace_id/span_id (lowercase hex), flags and tracestate into the request context, so logs
-  // correlate (SPEC §6) and work done for the request parents its spans here (parent_of).
+  // correlate (docs/observability.md#request-ids) and work done for the request parents its spans here (parent_of).
   void fill(RequestContext& ctx) const;
 
  private:

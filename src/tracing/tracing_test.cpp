@@ -382,6 +382,39 @@ TEST(Tracer, DisabledTracerRecordsNothingAndPassesTheFlagThrough) {
   EXPECT_TRUE(processor.spans().empty());
 }
 
+// The OTel API without an SDK: a disabled tracer's span is the parent's context, so what the caller
+// sent (trace id, span id, flags, tracestate) is what goes downstream and into the logs.
+TEST(Tracer, DisabledTracerKeepsTheParentsContextForPropagation) {
+  Tracer tracer({.enabled = false});
+  for (bool sampled : {true, false}) {
+    SpanContext parent = remote_parent(sampled);
+    parent.trace_state.put("vendor", "v1");
+    Span span = tracer.start_span("x", SpanKind::kServer, parent);
+    EXPECT_FALSE(span.is_recording());
+    EXPECT_EQ(span.context().trace_id, parent.trace_id);
+    EXPECT_EQ(span.context().span_id, parent.span_id);
+    EXPECT_EQ(span.context().sampled(), sampled);
+    EXPECT_EQ(format_traceparent(span.context()), format_traceparent(parent));
+    EXPECT_EQ(span.context().trace_state.to_header(), "vendor=v1");
+    RequestContext ctx;
+    span.fill(ctx);
+    EXPECT_EQ(ctx.trace_id, parent.trace_id_hex());
+    EXPECT_EQ(ctx.span_id, parent.span_id_hex());
+  }
+  // Enabled but left out by our sampler: nothing recorded, so the caller's context goes on as it came
+  // (its span id, its flag — even a sampled one), as when tracing is off.
+  Tracer ratio0({.enabled = true, .sampler = {SamplerKind::kTraceIdRatio, 0.0}});
+  for (bool sampled : {false, true}) {
+    Span unsampled = ratio0.start_span("y", SpanKind::kServer, remote_parent(sampled));
+    EXPECT_FALSE(unsampled.is_recording());
+    EXPECT_EQ(format_traceparent(unsampled.context()), format_traceparent(remote_parent(sampled)));
+  }
+  // Without a caller's context a left-out request still gets ids of its own, unsampled.
+  Span root = ratio0.start_span("z", SpanKind::kServer, SpanContext{});
+  EXPECT_TRUE(root.context().valid());
+  EXPECT_FALSE(root.context().sampled());
+}
+
 TEST(Tracer, MovedSpanEndsOnce) {
   CollectingProcessor processor;
   Tracer tracer({}, &processor);

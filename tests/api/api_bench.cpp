@@ -43,7 +43,7 @@ void BM_HttpCreates(benchmark::State& state) {
   api::ApiOptions options;
   options.database_url = "sqlite:" + (dir / "bench.db").string();
   options.db_max_batch = static_cast<std::size_t>(state.range(1));
-  auto backend = api::Backend::open(options, logger);
+  auto backend = api::RestApi::open(options, logger);
   if (!backend) {
     state.SkipWithError(backend.error().message.c_str());
     return;

@@ -26,7 +26,7 @@ Process::Options api_options(const TempDir& dir) {
   return o;
 }
 
-// SPEC §3: a 2xx answer means the change is committed and survives kill -9 of the server.
+// docs/api.md#durability: a 2xx answer means the change is committed and survives kill -9 of the server.
 TEST(ApiBlackbox, AcknowledgedCreatesSurviveKill9) {
   TempDir dir;
   std::set<std::string> acked;

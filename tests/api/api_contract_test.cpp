@@ -1,4 +1,4 @@
-// The REST contract of SPEC §3 over real HTTP: the Backend's routes on the project's HTTP server
+// The REST contract of docs/api.md over real HTTP: the RestApi routes on the project's HTTP server
 // (port 0, loopback), a SQLite file in a temporary directory, and the project's keep-alive client.
 #include <gtest/gtest.h>
 
@@ -43,7 +43,7 @@ class ApiTest : public ::testing::Test {
         ended_.push_back(ok);
       });
     };
-    auto b = Backend::open(options, logger_);
+    auto b = RestApi::open(options, logger_);
     ASSERT_TRUE(b.ok()) << b.error().message;
     backend_ = std::move(*b);
     http::Router router;
@@ -117,7 +117,7 @@ class ApiTest : public ::testing::Test {
   std::filesystem::path dir_;
   log::Sink sink_{stderr, log::Level::kWarn, log::Format::kJson};
   log::Logger logger_{"taskman-api-test", sink_};
-  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<RestApi> backend_;
   http::IoPool* pool_ = nullptr;
   http::Server* server_ = nullptr;
   http::HttpClient* client_ = nullptr;
@@ -334,6 +334,50 @@ TEST_F(ApiTest, DatabaseSpanHookSeesEachRequestsDatabaseWork) {
   EXPECT_EQ(spans_[0].rfind("INSERT tasks ", 0), 0u);
   EXPECT_EQ(spans_[1], "SELECT tasks rid-42");
   EXPECT_EQ(ended_, (std::vector<bool>{true, true}));  // a 404 is not a database failure
+}
+
+// The route table answers every path it declares and, for another method, 405 with the methods
+// the table gives that path, in table order (as the routes were registered before the table).
+TEST_F(ApiTest, RouteTableAnswers405WithAllow) {
+  const auto project = created("/api/v1/projects", R"({"name":"routes"})");
+  const std::string pid = project["id"];
+  const auto task = created("/api/v1/tasks", R"({"title":"t","project_id":")" + pid + R"("})");
+  const std::string tid = task["id"];
+  const struct {
+    const char* method;
+    std::string target;
+    const char* allow;
+  } cases[] = {
+      {"PUT", "/api/v1/projects", "GET, POST"},
+      {"POST", "/api/v1/projects/" + pid, "GET, PATCH, DELETE"},
+      {"DELETE", "/api/v1/tasks", "GET, POST"},
+      {"PUT", "/api/v1/tasks/" + tid, "GET, PATCH, DELETE"},
+      {"POST", "/api/v1/tasks/next", "GET, GET, PATCH, DELETE"},
+      {"DELETE", "/api/v1/tasks/" + tid + "/comments", "GET, POST"},
+      {"PATCH", "/api/v1/tasks/" + tid + "/comments/" + tid, "GET"},
+  };
+  for (const auto& c : cases) {
+    const auto r = send(c.method, c.target);
+    EXPECT_EQ(r.status, 405) << c.method << " " << c.target;
+    EXPECT_EQ(r.header("Allow"), c.allow) << c.method << " " << c.target;
+    EXPECT_EQ(r.header("Content-Type"), "application/problem+json");
+  }
+}
+
+// The checks the table runs before a handler, in its order: query parameters, media type,
+// Idempotency-Key syntax.
+TEST_F(ApiTest, RouteTablePreludeRunsInOrder) {
+  auto unknown = send("POST", "/api/v1/projects?x=1", R"({"name":"p"})", {}, false);
+  expect_problem(unknown, 400);
+  EXPECT_EQ(error_fields(unknown), std::vector<std::string>{"x"});
+  expect_problem(send("POST", "/api/v1/projects", R"({"name":"p"})", {{"Content-Type", "text/plain"}}, false), 415);
+  auto bad_key = send("POST", "/api/v1/projects", R"({"name":"p"})", {{"Idempotency-Key", "\"\""}});
+  expect_problem(bad_key, 400);
+  EXPECT_EQ(error_fields(bad_key), std::vector<std::string>{"Idempotency-Key"});
+  // DELETE /projects/{id} declares cascade; any other parameter is named.
+  auto other = send("DELETE", "/api/v1/projects/p_missing?force=true");
+  expect_problem(other, 400);
+  EXPECT_EQ(error_fields(other), std::vector<std::string>{"force"});
 }
 
 }  // namespace

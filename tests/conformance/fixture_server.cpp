@@ -1,6 +1,7 @@
 // The conformance fixture: an MCP server built on the taskman_mcp library exposing the tools,
 // resources and prompts the official suite (@modelcontextprotocol/conformance) calls by name
-// (the 2026-07-28 ones are in fixture_modern.cpp). Not part of the product binary.
+// (the official @modelcontextprotocol/conformance suite; docs/mcp.md; the 2026-07-28 ones are in
+// fixture_modern.cpp). Not part of the product binary.
 //
 //   mcp_conformance_fixture [--stdio] [--stateless] [--max-body BYTES] [--session-ttl-ms MS]
 //

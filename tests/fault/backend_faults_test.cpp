@@ -1,4 +1,4 @@
-// SPEC §5 proven against real processes: `taskman mcp` in front of a real `taskman api` that is
+// docs/resilience.md proven against real processes: `taskman mcp` in front of a real `taskman api` that is
 // killed, restarted, frozen, or put behind the fault proxy. Every wait is on a log line, a proxy
 // condition variable, a future, or a real call. Polling loops, bounded by count and time, are used
 // only where nothing signals: the breaker half-opens lazily when a call arrives after the reset
@@ -59,7 +59,7 @@ struct Stack {
   }
   Json ready() const {
     auto r = http(mcp_port, "GET", "/health/ready");
-    EXPECT_EQ(r.status, 200) << r.body;  // SPEC §6: an open breaker is degraded, not unready
+    EXPECT_EQ(r.status, 200) << r.body;  // docs/observability.md#health: an open breaker is degraded, not unready
     return Json::parse(r.body);
   }
   std::string metrics() const { return http(mcp_port, "GET", "/metrics").body; }
@@ -367,7 +367,7 @@ TEST(BackendFaults, MalformedBackendJsonIsAClearToolErrorAndTheServerStaysHealth
     EXPECT_NE(text_of(r->result).find("malformed"), npos) << text_of(r->result);
     EXPECT_LT(r->ms, kMaxCallMs);
   }
-  // The id in the text is the X-Request-ID the backend was sent (SPEC §6: one id across the hop).
+  // The id in the text is the X-Request-ID the backend was sent (docs/observability.md#request-ids: one id across the hop).
   for (const auto& seen : st.proxy->seen()) {
     if (seen.path != "/api/v1/tasks/never-read-before") continue;
     ASSERT_FALSE(seen.request_id.empty());
@@ -435,7 +435,7 @@ TEST(BackendFaults, SlowCreateRetriedAfterItsTimeoutYieldsOneTask) {
   const auto seen = st.proxy->seen();
   for (const auto& r : seen) EXPECT_EQ(r.idempotency_key, seen[0].idempotency_key);
   // The late original is replayed (201), or, if the retry were still being processed when it came,
-  // refused as in flight (409, SPEC §3); never a second task.
+  // refused as in flight (409, docs/api.md#idempotency); never a second task.
   EXPECT_TRUE(seen[0].upstream_status == 201 || seen[0].upstream_status == 409) << *seen[0].upstream_status;
   const auto tasks = api_tasks(st.api_port);
   ASSERT_EQ(tasks.size(), 1u);
@@ -466,7 +466,7 @@ TEST(BackendFaults, FullBulkheadRejectsAtOnce) {
   }
 }
 
-// SPEC §5: writes invalidate the fallback cache, so a failed read never serves what a write replaced.
+// docs/resilience.md#write-invalidation: writes invalidate the fallback cache, so a failed read never serves what a write replaced.
 TEST(BackendFaults, WritesInvalidateTheFallbackCache) {
   Stack st(true);
   auto& s = *st.session;
@@ -489,7 +489,7 @@ TEST(BackendFaults, WritesInvalidateTheFallbackCache) {
   EXPECT_TRUE(is_stale(untouched));
 }
 
-// SPEC §5: HALF_OPEN admits exactly one probe; concurrent callers are rejected at once (no flood).
+// docs/resilience.md#circuit-breaker: HALF_OPEN admits exactly one probe; concurrent callers are rejected at once (no flood).
 TEST(BackendFaults, HalfOpenLetsExactlyOneProbeThrough) {
   Stack st(true);
   st.proxy->set_default(Fault::hang());
@@ -548,7 +548,7 @@ TEST(BackendFaults, HalfOpenLetsExactlyOneProbeThrough) {
   EXPECT_EQ(st.proxy->count("GET", "/api/v1/tasks/probe"), 1u);
 }
 
-// SPEC §5 retry rules at the wire: 503 is retried; Retry-After past the deadline is honoured by not
+// docs/resilience.md#retries retry rules at the wire: 503 is retried; Retry-After past the deadline is honoured by not
 // retrying; other 4xx are never retried.
 TEST(BackendFaults, RetriesFollowStatusAndRetryAfter) {
   // The injected 5xx here would open the breaker, which is not what this test is about.

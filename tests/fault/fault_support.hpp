@@ -18,7 +18,7 @@ namespace taskman::testing::fault {
 using Json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-// The MCP server's budgets in these tests (SPEC §5 variables, passed as flags).
+// The MCP server's budgets in these tests (docs/resilience.md variables, passed as flags).
 inline constexpr int kAttemptTimeoutMs = 300;  // BACKEND_TIMEOUT_MS
 inline constexpr int kMaxRetries = 2;          // BACKEND_MAX_RETRIES
 inline constexpr int kResetTimeoutMs = 300;    // CIRCUIT_BREAKER_RESET_TIMEOUT_MS

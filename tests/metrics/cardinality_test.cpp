@@ -1,4 +1,4 @@
-// Label cardinality under hostile traffic (SPEC §6: "labels are bounded"; STYLE 7). Random paths,
+// Label cardinality under hostile traffic (docs/observability.md#label-values). Random paths,
 // methods, query strings, tool and method names, session ids, protocol versions, origins, task ids
 // and request ids go to both services; no random string may reach /metrics, and once every kind of
 // request has been seen, hundreds more of them must not add series.

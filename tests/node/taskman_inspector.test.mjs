@@ -18,10 +18,10 @@ const BIN = process.env.TASKMAN_BIN;
 if (!BIN) throw new Error('set TASKMAN_BIN to the built taskman binary');
 const here = dirname(fileURLToPath(import.meta.url));
 const NODE22 = join(here, 'node_modules/node/bin/node');
-const INSPECTOR = join(here, 'node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js');
+const inspectorCli = join(here, 'node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js');
 
 async function inspector(...args) {
-  const { stdout } = await promisify(execFile)(NODE22, [INSPECTOR, '--cli', ...args], { timeout: 60_000 });
+  const { stdout } = await promisify(execFile)(NODE22, [inspectorCli, '--cli', ...args], { timeout: 60_000 });
   return JSON.parse(stdout);
 }
 

@@ -1,6 +1,6 @@
 // Encodes ExportTraceServiceRequests with taskman's hand-written protobuf writer and decodes them
 // with the generated decoder from @opentelemetry/otlp-transformer (tests/otlp/decode.cjs), so a wrong
-// field number, wire type or length prefix fails here (SPEC §10).
+// field number, wire type or length prefix fails here (docs/architecture.md#third-party-parts).
 #include <gtest/gtest.h>
 #include <unistd.h>
 

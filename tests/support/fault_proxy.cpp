@@ -36,7 +36,7 @@ const char* fault_name(Fault::Kind kind) {
 
 namespace {
 
-// Every REST shape of SPEC §3: the router matches whole segments, so each needs its own template.
+// Every REST shape of docs/api.md#endpoints: the router matches whole segments, so each needs its own template.
 constexpr const char* kRoutes[] = {"/api/v1/tasks",      "/api/v1/tasks/next",
                                    "/api/v1/tasks/{id}", "/api/v1/tasks/{id}/comments",
                                    "/api/v1/projects",   "/api/v1/projects/{id}"};
@@ -136,6 +136,8 @@ struct FaultProxy::Impl : std::enable_shared_from_this<FaultProxy::Impl> {
       s.route = req.route;
       s.idempotency_key = std::string(req.headers.get("Idempotency-Key").value_or(""));
       s.request_id = std::string(req.headers.get("X-Request-ID").value_or(""));
+      s.traceparent = std::string(req.headers.get("traceparent").value_or(""));
+      s.tracestate = std::string(req.headers.get("tracestate").value_or(""));
       s.applied = fault.kind;
       index = requests.size();
       requests.push_back(std::move(s));
@@ -169,8 +171,14 @@ struct FaultProxy::Impl : std::enable_shared_from_this<FaultProxy::Impl> {
         return;
       }
       case Fault::Kind::kFail: {
-        auto r =
-            problem(fault.status, std::string("the fault proxy answered ") + std::to_string(fault.status));
+        http::Response r;
+        if (fault.body == Fault::Body::kProblem) {
+          r = problem(fault.status, std::string("the fault proxy answered ") + std::to_string(fault.status));
+        } else if (fault.body == Fault::Body::kPlainText) {
+          r = http::Response::text(fault.status, "upstream unavailable, try again later\n");
+        } else {
+          r = http::Response::empty(fault.status);
+        }
         if (fault.retry_after_s) r.headers.set("Retry-After", std::to_string(*fault.retry_after_s));
         res->send(std::move(r));
         return;

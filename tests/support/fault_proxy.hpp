@@ -1,5 +1,5 @@
 #pragma once
-// A fault-injecting HTTP proxy for black-box resilience tests (SPEC §5): it sits between
+// A fault-injecting HTTP proxy for black-box resilience tests (docs/resilience.md): it sits between
 // `taskman mcp` and the real `taskman api` and, on the test's command, forwards, fails, delays,
 // hangs, answers garbage, or forwards and then reports a failure (the backend committed, the
 // client is told it did not). Built on the project's own HTTP server and client, bound to
@@ -26,15 +26,23 @@ struct Fault {
     kMalformed,        // answer 200 with a body that is not JSON, without touching the backend
     kForwardThenFail,  // forward, then answer `status` whatever the backend said (it committed)
   };
+  // kFail's body: a problem+json like the API's, or what gateways and load balancers send instead.
+  enum class Body { kProblem, kPlainText, kEmpty };
   Kind kind = Kind::kForward;
   int status = 503;
   std::optional<int> retry_after_s;  // kFail: sent as Retry-After (delta-seconds)
   std::chrono::milliseconds delay{0};
+  Body body = Body::kProblem;
 
   static Fault forward() { return {}; }
   static Fault fail(int status = 503, std::optional<int> retry_after_s = std::nullopt) {
     return {Kind::kFail, status, retry_after_s, {}};
   }
+  // A gateway's answer: `status` with a text/plain body (e.g. 503 + Retry-After), or with no body at all.
+  static Fault fail_text(int status, std::optional<int> retry_after_s = std::nullopt) {
+    return {Kind::kFail, status, retry_after_s, {}, Body::kPlainText};
+  }
+  static Fault fail_empty(int status) { return {Kind::kFail, status, {}, {}, Body::kEmpty}; }
   static Fault delay_then_forward(std::chrono::milliseconds delay) { return {Kind::kDelay, 0, {}, delay}; }
   static Fault hang() { return {Kind::kHang, 0, {}, {}}; }
   static Fault malformed() { return {Kind::kMalformed, 200, {}, {}}; }
@@ -49,6 +57,8 @@ struct SeenRequest {
   std::string route;  // the matched template, e.g. "/api/v1/tasks/{id}"
   std::string idempotency_key;
   std::string request_id;
+  std::string traceparent;  // the W3C trace context headers as received ("" when absent)
+  std::string tracestate;
   Fault::Kind applied = Fault::Kind::kForward;
   // For forwarded kinds, set once the backend has answered: its status, or 0 when it never did.
   std::optional<int> upstream_status;

@@ -1,4 +1,4 @@
-// SPEC §6 "Request IDs" and "Logs" under concurrency: 8 agents call tools through one `taskman serve`
+// docs/observability.md#request-ids and #logs under concurrency: 8 agents call tools through one `taskman serve`
 // at once, each request with its own X-Request-ID and its own traceparent. Every stderr log line that
 // carries one of those request ids must carry that request's trace id (and the reverse), on the MCP
 // side and on the backend the id was forwarded to, and every exported span must agree. Context that
@@ -138,7 +138,7 @@ TEST(LogCorrelation, EveryLineAndSpanOfARequestCarriesItsOwnTraceUnderConcurrent
   }
   ASSERT_GT(json_lines, 0u);
   for (const auto& [rid, s] : by_request) {
-    // SPEC §6: one access-log line per HTTP request, and the id forwarded to the backend.
+    // docs/observability.md#logs: one access-log line per HTTP request, and the id forwarded to the backend.
     EXPECT_EQ(mcp_access[rid], 1) << "MCP access-log lines for " << rid << " (" << s.tool << ")";
     EXPECT_EQ(api_access[rid], 1) << "backend access-log lines for " << rid << " (" << s.tool
                                   << ", no retry expected)";

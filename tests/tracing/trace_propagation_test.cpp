@@ -1,4 +1,4 @@
-// SPEC §6 "Tracing", end to end through real processes: an agent's tools/call becomes one trace --
+// docs/observability.md#tracing, end to end through real processes: an agent's tools/call becomes one trace --
 // MCP HTTP server span -> `tools/call <tool>` MCP span -> backend client span per attempt -> API HTTP
 // server span -> database span -- exported over OTLP/HTTP to a loopback receiver and decoded by a
 // decoder taskman did not write. Incoming W3C context is continued from the HTTP `traceparent`
@@ -25,7 +25,7 @@ constexpr int kServer = 2;
 constexpr int kClient = 3;
 constexpr int kStatusError = 2;
 
-// Graceful stop: SIGTERM flushes the spans (SPEC §6) and the process exits 0.
+// Graceful stop: SIGTERM flushes the spans (docs/observability.md#graceful-shutdown) and the process exits 0.
 void stop(Process& p) {
   p.signal(SIGTERM);
   const auto code = p.wait_exit(30s);
@@ -33,7 +33,7 @@ void stop(Process& p) {
   EXPECT_EQ(*code, 0);
 }
 
-// The spans one tools/call produced, found by the request id every span carries (SPEC §6).
+// The spans one tools/call produced, found by the request id every span carries (docs/observability.md#spans).
 struct Chain {
   const DecodedSpan* http = nullptr;        // taskman-mcp "POST /mcp"
   const DecodedSpan* mcp = nullptr;         // taskman-mcp "tools/call <tool>"
@@ -263,7 +263,7 @@ TEST(TracePropagation, OneTraceFromTheAgentToTheDatabaseContinuingIncomingContex
   }
 }
 
-// SPEC §5/§6: one CLIENT span per backend attempt, the retry marked with http.request.resend_count.
+// docs/observability.md#spans: one CLIENT span per backend attempt, the retry marked with http.request.resend_count.
 // `taskman api` and `taskman mcp` run apart with the fault proxy between them failing the first
 // GET /api/v1/tasks/{id} with 503; the proxy itself is not traced, so the API span's parent is the
 // attempt that reached it.

@@ -1,5 +1,5 @@
 #pragma once
-// Support for the black-box tracing tests (SPEC §6 "Tracing"): a loopback OTLP/HTTP receiver that
+// Support for the black-box tracing tests (docs/observability.md#tracing): a loopback OTLP/HTTP receiver that
 // stores what taskman exports, and a decoder that turns the stored protobuf bodies into spans with
 // the generated code of @opentelemetry/otlp-transformer (tests/otlp/decode.cjs) -- a decoder taskman
 // did not write, so a span the tests find is a span a real collector would see.
@@ -71,7 +71,7 @@ struct DecodedSpan {
 // ADD_FAILURE with the decoder's output).
 std::vector<DecodedSpan> decode_bodies(const std::vector<std::string>& bodies);
 
-// Spans whose taskman.request_id attribute (SPEC §6: the request id is on every span) is `request_id`.
+// Spans whose taskman.request_id attribute (docs/observability.md#spans: the request id is on every span) is `request_id`.
 std::vector<const DecodedSpan*> with_request_id(const std::vector<DecodedSpan>& spans,
                                                 const std::string& request_id);
 std::vector<const DecodedSpan*> in_trace(const std::vector<DecodedSpan>& spans, const std::string& trace_id);

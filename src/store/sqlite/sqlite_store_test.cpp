@@ -80,7 +80,7 @@ TEST_F(SqliteStoreTest, RefusesSchemaNewerThanTheBuild) {
   EXPECT_NE(s.error().message.find("newer"), std::string::npos);
 }
 
-// SPEC §3: a 2xx (here: a write callback) means committed; it survives kill -9. A child process
+// docs/api.md: a 2xx (here: a write callback) means committed; it survives kill -9. A child process
 // writes as fast as it can and reports each acknowledged id on a pipe; the parent kills it with
 // SIGKILL mid-stream and then finds every acknowledged row in the file. (Not a fixture test: the
 // fork happens before this process starts any thread.)

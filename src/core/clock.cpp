@@ -1,6 +1,6 @@
-#include "resilience/clock.hpp"
+#include "core/clock.hpp"
 
-namespace taskman::resilience {
+namespace taskman {
 
 std::int64_t Clock::now_ms() const {
   return std::chrono::duration_cast<std::chrono::milliseconds>(now().time_since_epoch()).count();
@@ -11,4 +11,4 @@ const SteadyClock& SteadyClock::instance() {
   return clock;
 }
 
-}  // namespace taskman::resilience
+}  // namespace taskman

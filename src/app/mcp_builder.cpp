@@ -1,0 +1,90 @@
+#include "app/mcp_builder.hpp"
+
+#include <algorithm>
+
+#include "app/telemetry.hpp"
+#include "app/version.hpp"
+#include "tools/task_tools.hpp"
+
+namespace taskman::app {
+namespace {
+
+CheckResult breaker_check(const client::BackendClient& c) {
+  const auto snap = c.breaker();
+  CheckResult r;
+  r.detail = std::string("circuit ") + resilience::breaker_state_name(snap.state) + ", " +
+             std::to_string(snap.failures_in_window) + "/" + std::to_string(snap.calls_in_window) +
+             " calls failed in the window";
+  if (snap.time_until_half_open_ms)
+    r.detail += ", probe in " + std::to_string(*snap.time_until_half_open_ms) + " ms";
+  // docs/observability.md: an open breaker is degraded, not unready: cached reads are still served.
+  if (snap.state != resilience::BreakerState::kClosed) r.state = CheckResult::State::kDegraded;
+  return r;
+}
+
+}  // namespace
+
+client::BackendClientOptions client_options(const config::Config& cfg, std::string endpoint) {
+  client::BackendClientOptions o;
+  o.endpoint = std::move(endpoint);
+  o.attempt_timeout = std::chrono::milliseconds(cfg.integer("BACKEND_TIMEOUT_MS"));
+  o.max_concurrency = static_cast<std::size_t>(cfg.integer("BACKEND_MAX_CONCURRENCY"));
+  o.retry.max_retries = static_cast<int>(cfg.integer("BACKEND_MAX_RETRIES"));
+  o.breaker.enabled = cfg.boolean("CIRCUIT_BREAKER_ENABLED");
+  o.breaker.error_threshold_percent = static_cast<int>(cfg.integer("CIRCUIT_BREAKER_ERROR_THRESHOLD"));
+  o.breaker.volume_threshold = cfg.integer("CIRCUIT_BREAKER_VOLUME_THRESHOLD");
+  o.breaker.rolling_window_ms = cfg.integer("CIRCUIT_BREAKER_ROLLING_WINDOW_MS");
+  o.breaker.reset_timeout_ms = cfg.integer("CIRCUIT_BREAKER_RESET_TIMEOUT_MS");
+  // A probe may take a whole attempt; only after that is it presumed lost.
+  o.breaker.probe_timeout_ms = std::max(o.breaker.reset_timeout_ms, cfg.integer("BACKEND_TIMEOUT_MS") * 2);
+  o.cache.enabled = cfg.boolean("FALLBACK_CACHE_ENABLED");
+  o.cache.max_size = static_cast<std::size_t>(cfg.integer("FALLBACK_CACHE_MAX_SIZE"));
+  o.cache.ttl_ms = cfg.integer("FALLBACK_CACHE_TTL_MS");
+  return o;
+}
+
+McpService build_mcp(ServiceHost& host, HostedService& s, const config::Config& cfg, const Invocation& inv,
+                     std::string endpoint) {
+  metrics::Metrics* registry = host.registry();
+  McpService m;
+  m.backend_client = std::make_unique<client::BackendClient>(
+      host.pool(), client_options(cfg, std::move(endpoint)), *s.logger, registry);
+  m.backend_client->set_tracer(s.tracer);
+  mcp::ServerOptions mo;
+  mo.info = {"taskman", version(), "taskman task manager"};
+  mo.instructions =
+      "A shared task list. Use next_task to pick work, update_task to change status, add_comment to leave "
+      "notes, list_tasks with filters to look around. Errors say what to fix and carry a request_id.";
+  m.server = std::make_unique<mcp::Server>(mo);
+  tools::ToolsOptions to;
+  to.read_only = cfg.boolean("MCP_READ_ONLY");
+  if (registry != nullptr) {
+    to.on_call = [registry](const std::string& tool, const char* outcome, double secs) {
+      registry->mcp_tool_call(tool, outcome, secs);
+    };
+  }
+  tools::register_task_tools(*m.server, *m.backend_client, to);
+  install_mcp_telemetry(*m.server, s.tracer, registry, inv.stdio ? "pipe" : "tcp");
+  if (registry != nullptr) {
+    registry->add_scrape_hook(
+        [srv = m.server.get()](metrics::Metrics& reg) { reg.mcp_sessions_active(srv->session_count()); });
+  }
+  s.health.add_check("backend", [c = m.backend_client.get()] { return breaker_check(*c); });
+  if (!inv.stdio) {
+    mcp::HttpTransportOptions ho;
+    ho.session_ttl = std::chrono::milliseconds(cfg.integer("MCP_SESSION_TTL_MS"));
+    ho.max_sessions = static_cast<std::size_t>(cfg.integer("MCP_MAX_SESSIONS"));
+    ho.allowed_origins = cfg.list("MCP_ALLOWED_ORIGINS");
+    m.http = std::make_unique<mcp::HttpTransport>(*m.server, ho);
+    http::Router router;
+    host.add_common_routes(s, router);
+    m.http->register_routes(router);
+    auto opts = server_options(cfg, cfg.str("HOST"), cfg.integer("PORT"));
+    opts.bearer_tokens = cfg.list("MCP_AUTH_TOKENS");
+    opts.auth_path_prefix = "/mcp";
+    host.start(s, std::move(router), std::move(opts));
+  }
+  return m;
+}
+
+}  // namespace taskman::app
