@@ -101,17 +101,16 @@ void HttpTransport::handle_modern_post(http::Request& req, Message msg, http::Re
     server_.handle_modern(msg, nullptr, req.ctx);
     return responder.send(http::Response::empty(202));
   }
-  if (auto meta = modern::parse_request_meta(msg.params); auto* error = std::get_if<RpcError>(&meta)) {
-    return responder.send(error_response(400, msg.id, *error));
-  }
-  const Revision* revision = find_modern_revision(trim(*req.headers.get(kVersionHeader)));
+  auto meta = modern::parse_request_meta(msg.params);
+  if (auto* error = std::get_if<RpcError>(&meta)) return responder.send(error_response(400, msg.id, *error));
+  const Revision* revision = std::get<modern::RequestMeta>(meta).revision;
   // Nothing outlives the call: the exchange's HttpSession is only its stream's bookkeeping.
   auto hs = std::make_shared<HttpSession>();
   hs->resumable = false;
   auto exchange =
       std::make_shared<HttpExchange>(std::move(responder), hs, *revision, std::chrono::milliseconds(0), nullptr);
   exchange->set_per_request_era(msg.method == "subscriptions/listen");
-  server_.handle_modern(msg, exchange, req.ctx);
+  server_.handle_modern(msg, std::move(std::get<modern::RequestMeta>(meta)), exchange, req.ctx);
 }
 
 }  // namespace taskman::mcp

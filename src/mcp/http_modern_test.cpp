@@ -11,6 +11,12 @@
 namespace taskman::mcp {
 namespace {
 
+Tool named_tool(std::string name) {
+  Tool t;
+  t.name = std::move(name);
+  return t;
+}
+
 Json meta(Json caps = Json::object()) {
   return Json{{"io.modelcontextprotocol/protocolVersion", "2026-07-28"},
               {"io.modelcontextprotocol/clientCapabilities", std::move(caps)}};
@@ -19,11 +25,11 @@ Json meta(Json caps = Json::object()) {
 class HttpModernTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    server_.add_tool(Tool{.name = "needs_sampling"}, [](CallPtr ctx, Json, Reply<Json> reply) {
+    server_.add_tool(named_tool("needs_sampling"), [](CallPtr ctx, Json, Reply<Json> reply) {
       if (!ctx->client_declared("sampling")) return ctx->reply_error(modern::missing_capability("sampling"));
       reply(tool_result(Json::array({text_content("sampled")})));
     });
-    server_.add_tool(Tool{.name = "fails"}, [](CallPtr, Json, Reply<Json> reply) {
+    server_.add_tool(named_tool("fails"), [](CallPtr, Json, Reply<Json> reply) {
       reply(Error::make(ErrorCode::kInternal, "no"));
     });
     transport_ = std::make_unique<HttpTransport>(server_, HttpTransportOptions{});

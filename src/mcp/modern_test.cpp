@@ -12,6 +12,12 @@
 namespace taskman::mcp {
 namespace {
 
+Tool named_tool(std::string name) {
+  Tool t;
+  t.name = std::move(name);
+  return t;
+}
+
 struct Recorder : Exchange {
   void send_related(const Json& m) override { related.push_back(m); }
   void finish(std::optional<Json> r) override { response = std::move(r); }
@@ -31,12 +37,12 @@ Message request(Json id, const std::string& method, Json params) {
 class ModernServerTest : public ::testing::Test {
  protected:
   ModernServerTest() : server_(options()) {
-    server_.add_tool(Tool{.name = "echo"}, [](CallPtr ctx, Json args, Reply<Json> reply) {
+    server_.add_tool(named_tool("echo"), [](CallPtr ctx, Json args, Reply<Json> reply) {
       ctx->log(LogLevel::kInfo, "echoing");
       ctx->progress(1, 1);
       reply(tool_result(Json::array({text_content(args.dump())})));
     });
-    server_.add_tool(Tool{.name = "ask"}, [](CallPtr ctx, Json, Reply<Json> reply) {
+    server_.add_tool(named_tool("ask"), [](CallPtr ctx, Json, Reply<Json> reply) {
       if (!ctx->client_declared("elicitation")) return ctx->reply_error(modern::missing_capability("elicitation"));
       if (const Json* answer = input_response(*ctx, "q")) {
         return reply(tool_result(Json::array({text_content("state=" + ctx->request_state().dump() +
@@ -205,7 +211,7 @@ TEST_F(ModernServerTest, ASessionEraClientKeepsItsSession) {
 
 TEST(ModernStdio, ServesBothErasAndRefusesInitializeAfterAModernExchange) {
   Server server(ServerOptions{});
-  server.add_tool(Tool{.name = "t"}, [](CallPtr, Json, Reply<Json> reply) { reply(tool_result(Json::array())); });
+  server.add_tool(named_tool("t"), [](CallPtr, Json, Reply<Json> reply) { reply(tool_result(Json::array())); });
   const std::string m = R"("_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",)"
                         R"("io.modelcontextprotocol/clientCapabilities":{}})";
   std::istringstream in(R"({"jsonrpc":"2.0","id":1,"method":"server/discover","params":{)" + m + "}}\n" +

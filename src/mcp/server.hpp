@@ -21,6 +21,7 @@
 #include "core/result.hpp"
 #include "mcp/call_context.hpp"
 #include "mcp/json_rpc.hpp"
+#include "mcp/modern.hpp"
 #include "mcp/revision.hpp"
 #include "mcp/session.hpp"
 #include "mcp/types.hpp"
@@ -105,6 +106,9 @@ class Server {
   // was answered without one.
   std::shared_ptr<Session> handle_modern(const Message& message, std::shared_ptr<Exchange> exchange,
                                          RequestContext request_context = {});
+  // The same for a request whose _meta the transport has already checked (parse_request_meta()).
+  std::shared_ptr<Session> handle_modern(const Message& message, modern::RequestMeta meta,
+                                         std::shared_ptr<Exchange> exchange, RequestContext request_context);
   // Ends every subscriptions/listen stream gracefully (its response {resultType: "complete"}).
   void close_listeners();
   std::size_t listener_count() const;

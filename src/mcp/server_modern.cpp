@@ -30,7 +30,12 @@ std::shared_ptr<Session> Server::handle_modern(const Message& message, std::shar
     if (exchange) exchange->finish(make_error(message.id, *error));
     return nullptr;
   }
-  auto& m = std::get<modern::RequestMeta>(meta);
+  return handle_modern(message, std::move(std::get<modern::RequestMeta>(meta)), std::move(exchange),
+                       std::move(request_context));
+}
+
+std::shared_ptr<Session> Server::handle_modern(const Message& message, modern::RequestMeta m,
+                                               std::shared_ptr<Exchange> exchange, RequestContext request_context) {
   // Not registered in sessions_: it is no client's session, only this call's state.
   auto session = std::make_shared<Session>(*this, std::string());
   {
