@@ -63,6 +63,22 @@ def free_port():
         return s.getsockname()[1]
 
 
+def start_listening(procs, name, argv_for, nports, env=None, ready_path="/health/ready"):
+    """Starts a server on fresh free ports and waits until it answers on the first. A free port can be
+    taken by another process between our probe and the server's bind (other tests bind port 0 too), so
+    a start that fails with "Address already in use" is tried again on new ports, a few times."""
+    for attempt in range(5):
+        ports = [free_port() for _ in range(nports)]
+        p = procs.start(name if attempt == 0 else "%s-retry%d" % (name, attempt), argv_for(*ports), env)
+        try:
+            wait_http(ports[0], ready_path, p)
+            return p, ports
+        except Fail:
+            if p.poll() is None or "Address already in use" not in log_tail(p) or attempt == 4:
+                raise
+            procs.stop(p)
+
+
 def wait_http(port, path, proc, timeout=30):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -75,6 +75,7 @@ McpService build_mcp(ServiceHost& host, HostedService& s, const config::Config& 
     ho.session_ttl = std::chrono::milliseconds(cfg.integer("MCP_SESSION_TTL_MS"));
     ho.max_sessions = static_cast<std::size_t>(cfg.integer("MCP_MAX_SESSIONS"));
     ho.allowed_origins = cfg.list("MCP_ALLOWED_ORIGINS");
+    ho.stateless = cfg.boolean("MCP_STATELESS");
     m.http = std::make_unique<mcp::HttpTransport>(*m.server, ho);
     http::Router router;
     host.add_common_routes(s, router);

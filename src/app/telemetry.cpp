@@ -14,13 +14,16 @@ void HttpTracingObserver::on_request_start(http::Request& req) {
   }
   const auto parent = tracing::extract(parents, states).value_or(tracing::SpanContext{});
   namespace sc = tracing::semconv;
-  auto span = std::make_shared<tracing::Span>(
-      tracer_.start_span(req.method, tracing::SpanKind::kServer, parent,
-                         {{std::string(sc::kHttpRequestMethod), req.method},
+  auto span = std::make_shared<tracing::Span>(tracer_.start_span(req.method, tracing::SpanKind::kServer, parent));
+  // Attributes only for a span that records: a propagation-only span (tracing off, or sampled out)
+  // would build and drop five strings per request.
+  if (span->is_recording()) {
+    span->set_attributes({{std::string(sc::kHttpRequestMethod), req.method},
                           {std::string(sc::kUrlPath), req.path},
                           {std::string(sc::kUrlScheme), "http"},
                           {std::string(sc::kServerPort), static_cast<std::int64_t>(port_)},
-                          {std::string(sc::kRequestId), req.ctx.request_id}}));
+                          {std::string(sc::kRequestId), req.ctx.request_id}});
+  }
   span->fill(req.ctx);
   req.observer_state = std::move(span);
 }
@@ -28,6 +31,7 @@ void HttpTracingObserver::on_request_start(http::Request& req) {
 void HttpTracingObserver::on_request_end(const http::Request& req, int status, std::chrono::nanoseconds) {
   auto span = std::static_pointer_cast<tracing::Span>(req.observer_state);
   if (!span) return;
+  if (!span->is_recording()) return;  // nothing to name or export; the context was passed on at the start
   namespace sc = tracing::semconv;
   span->update_name(sc::http_server_span_name(req.method, req.route));
   if (!req.route.empty()) span->set_attribute({std::string(sc::kHttpRoute), req.route});
@@ -46,24 +50,27 @@ void install_mcp_telemetry(mcp::Server& server, tracing::Tracer* tracer, metrics
       if (target.empty() && c.method() == "prompts/get" && c.params().is_object()) {
         target = c.params().value("name", std::string());
       }
-      // jsonrpc.request.id is the id itself: a string id without JSON quotes, a number as its digits.
-      const auto& rpc_id = c.request_id();
-      std::string rpc_id_text = rpc_id.is_string() ? rpc_id.get<std::string>() : rpc_id.dump();
-      tracing::Attributes attrs = {
-          {sc::kMcpMethodName, c.method()},    {sc::kJsonRpcRequestId, std::move(rpc_id_text)},
-          {sc::kMcpSessionId, c.session_id()}, {sc::kMcpProtocolVersion, c.session().protocol_version()},
-          {sc::kNetworkTransport, transport},  {sc::kRequestId, c.request_context().request_id}};
-      if (!c.tool_name().empty()) {
-        attrs.push_back({sc::kGenAiToolName, c.tool_name()});
-        attrs.push_back({sc::kGenAiOperationName, "execute_tool"});
+      auto span = std::make_shared<tracing::Span>(tracer->start_span(
+          sc::mcp_span_name(std::string(mcp::method_label(c.method())), target), tracing::SpanKind::kServer, parent));
+      // Attributes only for a span that records (see HttpTracingObserver::on_request_start).
+      if (span->is_recording()) {
+        // jsonrpc.request.id is the id itself: a string id without JSON quotes, a number as its digits.
+        const auto& rpc_id = c.request_id();
+        std::string rpc_id_text = rpc_id.is_string() ? rpc_id.get<std::string>() : rpc_id.dump();
+        tracing::Attributes attrs = {
+            {sc::kMcpMethodName, c.method()},    {sc::kJsonRpcRequestId, std::move(rpc_id_text)},
+            {sc::kMcpSessionId, c.session_id()}, {sc::kMcpProtocolVersion, c.session().protocol_version()},
+            {sc::kNetworkTransport, transport},  {sc::kRequestId, c.request_context().request_id}};
+        if (!c.tool_name().empty()) {
+          attrs.push_back({sc::kGenAiToolName, c.tool_name()});
+          attrs.push_back({sc::kGenAiOperationName, "execute_tool"});
+        }
+        if (c.method() == "resources/read" && c.params().is_object() && c.params().contains("uri") &&
+            c.params()["uri"].is_string()) {
+          attrs.push_back({sc::kMcpResourceUri, c.params()["uri"].get<std::string>()});
+        }
+        span->set_attributes(std::move(attrs));
       }
-      if (c.method() == "resources/read" && c.params().is_object() && c.params().contains("uri") &&
-          c.params()["uri"].is_string()) {
-        attrs.push_back({sc::kMcpResourceUri, c.params()["uri"].get<std::string>()});
-      }
-      auto span = std::make_shared<tracing::Span>(
-          tracer->start_span(sc::mcp_span_name(std::string(mcp::method_label(c.method())), target),
-                             tracing::SpanKind::kServer, parent, std::move(attrs)));
       span->fill(c.mutable_request_context());
       c.set_telemetry(std::move(span));
     });
@@ -73,7 +80,7 @@ void install_mcp_telemetry(mcp::Server& server, tracing::Tracer* tracer, metrics
       metrics->mcp_request(std::string(mcp::method_label(c.method())), mcp::CallOutcome::name(outcome.kind));
     }
     auto span = std::static_pointer_cast<tracing::Span>(c.telemetry());
-    if (!span) return;
+    if (!span || !span->is_recording()) return;
     if (outcome.kind == mcp::CallOutcome::Kind::kToolError) {
       span->set_attribute({sc::kErrorType, "tool_error"});
       span->set_status(tracing::StatusCode::kError, "tool_error");

@@ -240,13 +240,16 @@ void BackendClient::attempt(std::shared_ptr<Op> op) {
   std::shared_ptr<tracing::Span> span;
   if (tracer_ != nullptr) {
     span = std::make_shared<tracing::Span>(tracer_->start_span(
-        sc::http_client_span_name(op->call.method), tracing::SpanKind::kClient, tracing::parent_of(op->ctx),
-        {{sc::kHttpRequestMethod, op->call.method},
-         {sc::kServerAddress, url_.host},
-         {sc::kServerPort, static_cast<std::int64_t>(url_.port)},
-         {sc::kUrlFull, "http://" + url_.host + ":" + std::to_string(url_.port) + op->target},
-         {sc::kRequestId, op->ctx.request_id}}));
-    if (op->retries > 0) span->set_attribute({sc::kHttpRequestResendCount, static_cast<std::int64_t>(op->retries)});
+        sc::http_client_span_name(op->call.method), tracing::SpanKind::kClient, tracing::parent_of(op->ctx)));
+    if (span->is_recording()) {  // a propagation-only span would build and drop the attributes
+      span->set_attributes({{sc::kHttpRequestMethod, op->call.method},
+                            {sc::kServerAddress, url_.host},
+                            {sc::kServerPort, static_cast<std::int64_t>(url_.port)},
+                            {sc::kUrlFull, "http://" + url_.host + ":" + std::to_string(url_.port) + op->target},
+                            {sc::kRequestId, op->ctx.request_id}});
+      if (op->retries > 0)
+        span->set_attribute({sc::kHttpRequestResendCount, static_cast<std::int64_t>(op->retries)});
+    }
     for (auto& [k, v] : tracing::inject(span->context())) req.headers.add(k, v);
   } else if (auto parent = tracing::parent_of(op->ctx); parent.valid()) {
     for (auto& [k, v] : tracing::inject(parent)) req.headers.add(k, v);  // propagate even when not recording

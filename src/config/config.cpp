@@ -7,6 +7,7 @@
 #include "core/enum_table.hpp"
 #include "core/redact.hpp"
 #include "core/text.hpp"
+#include "store/store.hpp"
 
 extern char** environ;
 
@@ -20,7 +21,7 @@ const std::vector<Var> kSchema = {
   {"PORT", Type::kPort, "3000", "Port of the MCP HTTP server (0 picks a free port)."},
   {"API_HOST", Type::kHost, "127.0.0.1", "Address the backend API binds."},
   {"API_PORT", Type::kPort, "3001", "Port of the backend API (0 picks a free port)."},
-  {"DATABASE_URL", Type::kDatabaseUrl, "sqlite:data/taskman.db", "Backend database: sqlite:<path>."},
+  {"DATABASE_URL", Type::kDatabaseUrl, "sqlite:data/taskman.db", "Backend database: sqlite:<path> or postgres://user:password@host:port/db (libpq's PG* variables apply)."},
   {"TASK_MANAGER_API_ENDPOINT", Type::kUrl, "http://localhost:3001/api/v1", "Backend base URL the MCP server calls."},
   {"LOG_LEVEL", Type::kEnum, "info", "Least severe level written.", 0, 0, "trace|debug|info|warn|error|off"},
   {"LOG_FORMAT", Type::kEnum, "json", "json: one JSON object per line; pretty: for humans.", 0, 0, "json|pretty"},
@@ -50,6 +51,7 @@ const std::vector<Var> kSchema = {
   {"MCP_SESSION_TTL_MS", Type::kInt, "3600000", "Idle time after which an MCP session expires.", 1000, 604800000},
   {"MCP_MAX_SESSIONS", Type::kInt, "10000", "Most MCP sessions open at once.", 1, 1000000},
   {"MCP_READ_ONLY", Type::kBool, "false", "Expose only read-only tools."},
+  {"MCP_STATELESS", Type::kBool, "false", "Streamable HTTP without sessions, so any instance behind a load balancer can answer any request (GET/DELETE /mcp: 405)."},
 };
 // clang-format on
 
@@ -163,11 +165,16 @@ std::string describe_rule(const Var& var) {
     case Type::kEnum: return "one of " + std::string(var.choices);
     case Type::kUrl: return "an http:// URL (https:// is recognised; this build does not support it)";
     case Type::kHost: return "a host name or IP address";
-    case Type::kDatabaseUrl: return "sqlite:<path> (postgres:// is recognised; this build does not implement it)";
+    case Type::kDatabaseUrl: return "sqlite:<path> or postgres://user:password@host:port/db";
     case Type::kOrigins: return "comma-separated origins like https://app.example.com";
     case Type::kTokens: return "comma-separated tokens of 16 or more printable characters without spaces";
   }
   return "a value";
+}
+
+// A value as `config check` and errors show it: a database URL without its credentials.
+std::string shown_value(const Var& var, std::string_view value) {
+  return var.type == Type::kDatabaseUrl ? redact_url(value) : std::string(value);
 }
 
 std::optional<std::string> check_value(const Var& var, std::string_view value) {
@@ -349,7 +356,7 @@ Result<Config> Config::load(const Inputs& inputs) {
     }
     if (e.set && !(e.value.empty() && (var.type == Type::kOrigins || var.type == Type::kTokens))) {
       if (auto problem = check_value(var, e.value)) {
-        std::string shown = var.secret ? "<redacted>" : json_quote(e.value);
+        std::string shown = var.secret ? "<redacted>" : json_quote(shown_value(var, e.value));
         errors.push_back({std::string(var.name), shown + ": " + *problem});
       }
       if (var.type == Type::kEnum) e.value = to_lower(e.value);
@@ -425,7 +432,7 @@ std::string Config::describe() const {
     if (var.secret) {
       shown = e.value.empty() ? "(unset)" : "<redacted>";
     } else {
-      shown = e.value.empty() ? "(unset)" : json_quote(e.value);
+      shown = e.value.empty() ? "(unset)" : json_quote(shown_value(var, e.value));
     }
     out += std::string(var.name);
     out.append(width + 2 - var.name.size(), ' ');
@@ -445,6 +452,10 @@ std::optional<std::string> unsupported_reason(Type type, std::string_view value)
       }
       return std::nullopt;
     case Type::kDatabaseUrl:
+      // The store factory knows which engines this build has: one rule for check and start-up.
+      for (std::string_view prefix : store::supported_url_prefixes()) {
+        if (value.starts_with(prefix)) return std::nullopt;
+      }
       if (value.starts_with("postgres://") || value.starts_with("postgresql://")) {
         return "PostgreSQL is not implemented in this build; use sqlite:<path>";
       }

@@ -44,6 +44,19 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
 void append_json_escaped(std::string& out, std::string_view s) {
   out.reserve(out.size() + s.size() + 8);
   for (std::size_t i = 0; i < s.size();) {
+    // Printable ASCII other than '"' and '\\' is copied as one run: one append instead of a
+    // capacity check per character (most of every log line and task field).
+    std::size_t run = i;
+    while (run < s.size()) {
+      const auto r = static_cast<unsigned char>(s[run]);
+      if (r < 0x20 || r >= 0x7F || r == '"' || r == '\\') break;
+      ++run;
+    }
+    if (run > i) {
+      out.append(s.data() + i, run - i);
+      i = run;
+      if (i == s.size()) break;
+    }
     const auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
       switch (c) {
@@ -93,10 +106,35 @@ std::string format_rfc3339_ms(std::chrono::system_clock::time_point t) {
   }
   std::tm tm{};
   gmtime_r(&secs, &tm);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-  return buf;
+  // Digits by hand: snprintf's format parsing was most of this function, which runs for every
+  // timestamp of a task answer and every log line.
+  const int year = tm.tm_year + 1900;
+  if (year < 0 || year > 9999) {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", year, tm.tm_mon + 1, tm.tm_mday,
+                  tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+    return buf;
+  }
+  std::string out(24, '\0');
+  auto put = [&out](std::size_t at, int value, int width) {
+    for (int k = width - 1; k >= 0; --k, value /= 10)
+      out[at + static_cast<std::size_t>(k)] = static_cast<char>('0' + value % 10);
+  };
+  put(0, year, 4);
+  out[4] = '-';
+  put(5, tm.tm_mon + 1, 2);
+  out[7] = '-';
+  put(8, tm.tm_mday, 2);
+  out[10] = 'T';
+  put(11, tm.tm_hour, 2);
+  out[13] = ':';
+  put(14, tm.tm_min, 2);
+  out[16] = ':';
+  put(17, tm.tm_sec, 2);
+  out[19] = '.';
+  put(20, static_cast<int>(frac), 3);
+  out[23] = 'Z';
+  return out;
 }
 
 std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view s) {

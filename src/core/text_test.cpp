@@ -10,6 +10,13 @@ TEST(JsonEscape, EscapesQuotesBackslashesAndControls) {
   EXPECT_EQ(json_quote("a\"b\\c\nd\r\t\x01"), R"("a\"b\\c\nd\r\t\u0001")");
 }
 
+TEST(JsonEscape, EscapesBetweenLongPlainRuns) {
+  const std::string plain(40, 'x');
+  EXPECT_EQ(json_quote(plain + "\"" + plain + "\x7F" + plain + "\\"),
+            "\"" + plain + "\\\"" + plain + "\\u007f" + plain + "\\\\\"");
+  EXPECT_EQ(json_quote(""), "\"\"");
+}
+
 TEST(JsonEscape, InvalidUtf8BecomesReplacementAndStaysValidJson) {
   const std::string bad = std::string("ok\xC3") + "\x28" + "\xED\xA0\x80" + "\xF5";
   const std::string quoted = json_quote(bad);
@@ -24,6 +31,15 @@ TEST(JsonEscape, KeepsValidMultibyte) {
 TEST(Rfc3339, FormatsMillisecondsUtc) {
   const auto t = std::chrono::system_clock::from_time_t(0) + std::chrono::milliseconds(1234);
   EXPECT_EQ(format_rfc3339_ms(t), "1970-01-01T00:00:01.234Z");
+}
+
+TEST(Rfc3339, FormatsEveryFieldWithLeadingZerosAndRoundTrips) {
+  const auto t = parse_rfc3339("2026-02-03T04:05:06.007Z");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(format_rfc3339_ms(*t), "2026-02-03T04:05:06.007Z");
+  const auto late = parse_rfc3339("1999-12-31T23:59:59.999Z");
+  ASSERT_TRUE(late);
+  EXPECT_EQ(format_rfc3339_ms(*late), "1999-12-31T23:59:59.999Z");
 }
 
 TEST(Rfc3339, ParsesOffsetsAndFractions) {

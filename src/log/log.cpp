@@ -1,5 +1,6 @@
 #include "log/log.hpp"
 
+#include <charconv>
 #include <chrono>
 #include <cmath>
 
@@ -88,14 +89,17 @@ void append_value_json(std::string& out, const Field& f) {
           out += v ? "true" : "false";
         } else if constexpr (std::is_same_v<V, double>) {
           if (std::isfinite(v)) {
+            // The same text as printf's %.6g, without its format parsing (a third of a log line's cost).
             char buf[32];
-            std::snprintf(buf, sizeof buf, "%.6g", v);
-            out += buf;
+            const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 6);
+            out.append(buf, r.ptr);
           } else {
             out += "null";
           }
         } else {
-          out += std::to_string(v);
+          char buf[24];
+          const auto r = std::to_chars(buf, buf + sizeof buf, v);
+          out.append(buf, r.ptr);
         }
       },
       f.value);
@@ -130,10 +134,11 @@ std::string Logger::format(Level level, const RequestContext* ctx, std::string_v
     out += time;
     out += "\",\"level\":\"";
     out += level_name(level);
-    out += "\",\"service\":";
-    out += json_quote(service_);
-    out += ",\"msg\":";
-    out += json_quote(msg);
+    out += "\",\"service\":\"";
+    append_json_escaped(out, service_);
+    out += "\",\"msg\":\"";
+    append_json_escaped(out, msg);
+    out += '"';
     auto put = [&](std::string_view key, std::string_view value) {
       out += ",\"";
       append_json_escaped(out, key);

@@ -31,6 +31,14 @@ TEST(Log, JsonLineHasRequiredFieldsAndContext) {
   EXPECT_EQ(time.back(), 'Z');
 }
 
+TEST(Log, NumbersAreWrittenLikePrintf) {
+  Sink sink(stderr, Level::kInfo, Format::kJson);
+  Logger logger("svc", sink);
+  const auto line = logger.format(Level::kInfo, nullptr, "n",
+                                  {{"ms", 79.38834}, {"tiny", 1e-7}, {"big", 123456789.0}, {"neg", std::int64_t{-42}}});
+  EXPECT_NE(line.find(R"("ms":79.3883,"tiny":1e-07,"big":1.23457e+08,"neg":-42})"), std::string::npos) << line;
+}
+
 TEST(Log, HostileValuesCannotSplitOrForgeALine) {
   Sink sink(stderr, Level::kInfo, Format::kJson);
   Logger logger("svc", sink);

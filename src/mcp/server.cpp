@@ -56,19 +56,25 @@ Server::Server(ServerOptions options) : options_(std::move(options)) {
 }
 Server::~Server() = default;
 
-void Server::add_tool(Tool tool, ToolHandler handler) {
+void Server::add_tool(Tool tool, ToolHandler handler, Audience audience) {
   if (!is_valid_tool_name(tool.name)) throw std::invalid_argument("invalid tool name: " + tool.name);
   if (tool_index_.count(tool.name)) throw std::invalid_argument("duplicate tool: " + tool.name);
   if (!tool.input_schema.is_object())
     throw std::invalid_argument("inputSchema must be an object: " + tool.name);
   tool_index_.emplace(tool.name, tools_.size());
-  tools_.push_back({std::move(tool), std::move(handler)});
+  tools_.push_back({std::move(tool), std::move(handler), std::move(audience), {}});
 }
 
-void Server::add_resource(Resource resource, ResourceReader reader) {
+void Server::add_tool_meta(const std::string& name, Json meta, Audience audience) {
+  auto it = tool_index_.find(name);
+  if (it == tool_index_.end()) throw std::invalid_argument("add_tool_meta: unknown tool: " + name);
+  tools_[it->second].extra_meta.emplace_back(std::move(audience), std::move(meta));
+}
+
+void Server::add_resource(Resource resource, ResourceReader reader, Audience audience) {
   if (resource.uri.empty() || resource.name.empty())
     throw std::invalid_argument("resource needs uri and name");
-  resources_.push_back({std::move(resource), std::move(reader)});
+  resources_.push_back({std::move(resource), std::move(reader), std::move(audience)});
 }
 
 void Server::add_resource_template(ResourceTemplate tpl, TemplateReader reader) {

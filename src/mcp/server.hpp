@@ -38,6 +38,10 @@ using TemplateReader = std::function<void(
 using PromptHandler = std::function<void(CallPtr ctx, Json arguments, Reply<Json> reply)>;
 // completion/complete: params {ref, argument, context?}; reply with {values, total?, hasMore?}.
 using CompletionHandler = std::function<void(CallPtr ctx, Json params, Reply<Json> reply)>;
+// Which clients see a tool, a resource or extra tool _meta, decided from the capabilities the
+// client sent in initialize (extensions such as MCP Apps are offered only to clients announcing
+// them). Empty: every client.
+using Audience = std::function<bool(const Json& client_capabilities)>;
 // resources/subscribe veto: an Error refuses the subscription.
 using SubscribeHook = std::function<Status(const std::string& uri)>;
 
@@ -80,8 +84,13 @@ class Server {
 
   // Registration happens before serving; throws std::invalid_argument for programmer errors
   // (invalid or duplicate names).
-  void add_tool(Tool tool, ToolHandler handler);
-  void add_resource(Resource resource, ResourceReader reader);
+  // With an audience, the tool or resource is listed, callable and readable only for the clients it
+  // accepts; for the others it does not exist.
+  void add_tool(Tool tool, ToolHandler handler, Audience audience = {});
+  void add_resource(Resource resource, ResourceReader reader, Audience audience = {});
+  // Merges `meta` into the _meta of the registered tool `name` in tools/list, for the clients
+  // `audience` accepts only. Throws std::invalid_argument for an unknown tool.
+  void add_tool_meta(const std::string& name, Json meta, Audience audience);
   void add_resource_template(ResourceTemplate tpl, TemplateReader reader);
   void add_prompt(Prompt prompt, PromptHandler handler);
   void set_completion_handler(CompletionHandler handler);
@@ -129,10 +138,13 @@ class Server {
   struct ToolEntry {
     Tool tool;
     ToolHandler handler;
+    Audience audience;
+    std::vector<std::pair<Audience, Json>> extra_meta;
   };
   struct ResourceEntry {
     Resource resource;
     ResourceReader reader;
+    Audience audience;
   };
   struct TemplateEntry {
     ResourceTemplate tpl;

@@ -23,6 +23,10 @@ RpcError to_rpc_error(const Error& e, int not_found_code) {
 
 Json params_or_empty(const Json& params) { return params.is_null() ? Json::object() : params; }
 
+bool admits(const Audience& audience, const Session& session) {
+  return !audience || audience(session.client_capabilities());
+}
+
 }  // namespace
 
 Server::Method Server::method_for(const Revision& revision, std::string_view method) {
@@ -62,13 +66,24 @@ void Server::on_ping(const CallPtr& ctx) { ctx->finish(Json::object()); }
 
 void Server::on_tools_list(const CallPtr& ctx) {
   Json all = Json::array();
-  for (const auto& t : tools_) all.push_back(t.tool.to_json());
+  for (const auto& t : tools_) {
+    if (!admits(t.audience, ctx->session())) continue;
+    Json j = t.tool.to_json();
+    for (const auto& [audience, meta] : t.extra_meta) {
+      if (!admits(audience, ctx->session())) continue;
+      if (!j.contains("_meta")) j["_meta"] = Json::object();
+      j["_meta"].merge_patch(meta);
+    }
+    all.push_back(std::move(j));
+  }
   ctx->finish(paginate(params_or_empty(ctx->params()), "tools", std::move(all)));
 }
 
 void Server::on_resources_list(const CallPtr& ctx) {
   Json all = Json::array();
-  for (const auto& r : resources_) all.push_back(r.resource.to_json());
+  for (const auto& r : resources_) {
+    if (admits(r.audience, ctx->session())) all.push_back(r.resource.to_json());
+  }
   ctx->finish(paginate(params_or_empty(ctx->params()), "resources", std::move(all)));
 }
 
@@ -146,7 +161,9 @@ void Server::on_tools_call(const CallPtr& ctx) {
     return ctx->finish(invalid_params("tools/call: params.arguments must be an object"));
   const std::string name = p["name"].get<std::string>();
   auto it = tool_index_.find(name);
-  if (it == tool_index_.end()) return ctx->finish(invalid_params("Unknown tool: " + name));
+  if (it == tool_index_.end() || !admits(tools_[it->second].audience, ctx->session())) {
+    return ctx->finish(invalid_params("Unknown tool: " + name));
+  }
   const auto& entry = tools_[it->second];
   Reply<Json> reply = [ctx](Result<Json> r) {
     if (!r.ok()) return ctx->finish(tool_error_result(r.error().message));
@@ -188,7 +205,9 @@ void Server::on_resources_read(const CallPtr& ctx) {
     ctx->finish(Json{{"contents", std::move(contents)}});
   };
   for (const auto& r : resources_) {
-    if (r.resource.uri == uri) return r.reader(ctx, std::move(uri), std::move(reply));
+    if (r.resource.uri == uri && admits(r.audience, ctx->session())) {
+      return r.reader(ctx, std::move(uri), std::move(reply));
+    }
   }
   for (const auto& t : templates_) {
     if (auto vars = match_uri_template(t.tpl.uri_template, uri)) {

@@ -368,6 +368,69 @@ TEST_F(ServerTest, ObserverSeesEveryOutcomeWithBoundedLabels) {
                                       "other  error", "tools/call slow cancelled"}));
 }
 
+// Extensions offered per client: an audience sees the client's initialize capabilities.
+TEST(ServerAudience, ShowsEntriesAndExtraMetaOnlyToClientsItAccepts) {
+  Server server(ServerOptions{});
+  const Audience wants_x = [](const Json& caps) {
+    return caps.contains("extensions") && caps["extensions"].contains("x/y");
+  };
+  auto answer = [](CallPtr, Json, Reply<Json> reply) {
+    reply(tool_result(Json::array({text_content("ok")})));
+  };
+  server.add_tool(Tool{"plain", "", "For everyone", {{"type", "object"}}, nullptr, nullptr, nullptr}, answer);
+  server.add_tool(Tool{"extra", "", "For x/y clients", {{"type", "object"}}, nullptr, nullptr, nullptr},
+                  answer, wants_x);
+  server.add_tool_meta("plain", {{"x", {{"link", "x://view"}}}}, wants_x);
+  EXPECT_THROW(server.add_tool_meta("nope", Json::object(), wants_x), std::invalid_argument);
+  auto read = [](CallPtr, std::string uri, Reply<Json> r) {
+    r(Json::array({{{"uri", uri}, {"text", "A"}}}));
+  };
+  server.add_resource(Resource{"test://all", "all", "", "", "text/plain"}, read);
+  server.add_resource(Resource{"x://view", "view", "", "", "text/html", {{"x", true}}}, read, wants_x);
+
+  auto open = [&](const std::string& id, Json caps) {
+    auto s = server.open_session(id);
+    auto ex = std::make_shared<RecordingExchange>();
+    server.handle(
+        s,
+        std::get<Message>(to_message(make_request(1, "initialize",
+                                                  {{"protocolVersion", "2025-11-25"},
+                                                   {"capabilities", std::move(caps)},
+                                                   {"clientInfo", {{"name", "t"}, {"version", "1"}}}}))),
+        ex);
+    server.handle(s, std::get<Message>(to_message(make_notification("notifications/initialized", nullptr))),
+                  nullptr);
+    return s;
+  };
+  auto ask = [&](const std::shared_ptr<Session>& s, std::string method, Json params) {
+    auto ex = std::make_shared<RecordingExchange>();
+    server.handle(s, std::get<Message>(to_message(make_request(2, method, std::move(params)))), ex);
+    return ex->response.value_or(Json());
+  };
+  auto with_x = open("with", {{"extensions", {{"x/y", Json::object()}}}});
+  auto without = open("without", Json::object());
+
+  Json tools = ask(with_x, "tools/list", Json::object())["result"]["tools"];
+  ASSERT_EQ(tools.size(), 2u);
+  EXPECT_EQ(tools[0]["_meta"], Json::parse(R"({"x": {"link": "x://view"}})"));
+  EXPECT_EQ(ask(with_x, "tools/call", {{"name", "extra"}})["result"]["content"][0]["text"], "ok");
+  Json resources = ask(with_x, "resources/list", Json::object())["result"]["resources"];
+  ASSERT_EQ(resources.size(), 2u);
+  EXPECT_EQ(resources[1]["_meta"], Json::parse(R"({"x": true})"));
+  EXPECT_EQ(ask(with_x, "resources/read", {{"uri", "x://view"}})["result"]["contents"][0]["text"], "A");
+
+  tools = ask(without, "tools/list", Json::object())["result"]["tools"];
+  ASSERT_EQ(tools.size(), 1u);
+  EXPECT_EQ(
+      tools[0],
+      Json::parse(R"({"name": "plain", "description": "For everyone", "inputSchema": {"type": "object"}})"));
+  EXPECT_EQ(ask(without, "tools/call", {{"name", "extra"}})["error"]["code"], rpc::kInvalidParams);
+  resources = ask(without, "resources/list", Json::object())["result"]["resources"];
+  ASSERT_EQ(resources.size(), 1u);
+  EXPECT_FALSE(resources[0].contains("_meta"));
+  EXPECT_EQ(ask(without, "resources/read", {{"uri", "x://view"}})["error"]["code"], rpc::kResourceNotFound);
+}
+
 TEST(Types, ToolNameRules) {
   EXPECT_TRUE(is_valid_tool_name("get_task"));
   EXPECT_TRUE(is_valid_tool_name("a.b-c_D9"));

@@ -41,6 +41,7 @@ Json Resource::to_json() const {
   if (!title.empty()) j["title"] = title;
   if (!description.empty()) j["description"] = description;
   if (!mime_type.empty()) j["mimeType"] = mime_type;
+  if (!meta.is_null()) j["_meta"] = meta;
   return j;
 }
 

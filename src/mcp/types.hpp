@@ -37,6 +37,7 @@ struct Resource {
   std::string title;
   std::string description;
   std::string mime_type;
+  Json meta = nullptr;  // null: none
   Json to_json() const;
 };
 

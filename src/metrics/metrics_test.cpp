@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <thread>
+
 namespace taskman::metrics {
 namespace {
 
@@ -56,6 +59,28 @@ TEST(ChildCache, DistinctTuplesNeverShareAChild) {
   long_child.Increment(2);
   EXPECT_EQ(family.Add({{"a", long_value}, {"b", "y"}}).Value(), 2);  // the child carries the real labels
   EXPECT_EQ(family.Collect().at(0).metric.size(), 5u);
+}
+
+TEST(ChildCache, ConcurrentHitsAndMissesCountEveryIncrement) {
+  // Two threads add new tuples (misses publish a new snapshot) while hitting old ones (read without the lock).
+  prometheus::Registry registry;
+  auto& family = prometheus::BuildCounter().Name("c_total").Help("h").Register(registry);
+  ChildCache<prometheus::Counter> cache(family, {"k"});
+  constexpr int kRounds = 2000;
+  auto work = [&] {
+    for (int i = 0; i < kRounds; ++i) {
+      cache.get({std::to_string(i % 50)}).Increment();
+      cache.get({"shared"}).Increment();
+    }
+  };
+  std::thread a(work), b(work);
+  a.join();
+  b.join();
+  EXPECT_EQ(cache.get({"shared"}).Value(), 2.0 * kRounds);
+  double total = 0;
+  for (int i = 0; i < 50; ++i) total += family.Add({{"k", std::to_string(i)}}).Value();
+  EXPECT_EQ(total, 2.0 * kRounds);
+  EXPECT_EQ(family.Collect().at(0).metric.size(), 51u);  // one child per tuple, none added twice
 }
 
 TEST(Metrics, BoundedFoldsUnknownValues) {

@@ -1,6 +1,7 @@
 // The factory: the one place that reads a DATABASE_URL and picks the engine behind it.
 #include <array>
 
+#include "store/postgres/pg_store.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "store/store.hpp"
 
@@ -19,34 +20,36 @@ Result<std::string> sqlite_path(std::string_view url) {
   return std::string(rest);
 }
 
+// libpq reads the URL itself (user, password, host, port, database, sslmode, ...), and the PG*
+// environment variables for what it leaves out.
+Result<std::string> postgres_url(std::string_view url) { return std::string(url); }
+
 // An engine this build has: the URL prefix that selects it, how the rest of the URL names a
-// database, and how to open and migrate that database.
+// database (what open and migrate receive, and what describe_database reports: never a password),
+// and how to open and migrate that database.
 struct Engine {
   std::string_view name;
   std::string_view prefix;
   Result<std::string> (*database)(std::string_view url);
+  Result<std::string> (*display)(std::string_view url);
   Result<std::unique_ptr<Store>> (*open)(const std::string& database, const StoreOptions& options);
   Result<int> (*migrate)(const std::string& database);
 };
 
 // Every engine of this build; adding one is one entry here (and its library in CMakeLists.txt).
 const std::array kEngines = {
-    Engine{sqlite::kEngineName, "sqlite:", sqlite_path, sqlite::open_store, sqlite::migrate},
+    Engine{sqlite::kEngineName, "sqlite:", sqlite_path, sqlite_path, sqlite::open_store, sqlite::migrate},
+    Engine{postgres::kEngineName, "postgres://", postgres_url, postgres::database_name, postgres::open_store,
+           postgres::migrate},
+    Engine{postgres::kEngineName, "postgresql://", postgres_url, postgres::database_name,
+           postgres::open_store, postgres::migrate},
 };
-
-// URL prefixes reserved for engines that are not part of this build.
-constexpr std::array<std::string_view, 2> kPostgresPrefixes = {"postgres://", "postgresql://"};
 
 Result<const Engine*> engine_for(std::string_view url) {
   for (const auto& e : kEngines) {
     if (url.starts_with(e.prefix)) return &e;
   }
-  for (auto prefix : kPostgresPrefixes) {
-    if (url.starts_with(prefix)) {
-      return Error::invalid("DATABASE_URL", "PostgreSQL is not implemented in this build; use sqlite:<path>");
-    }
-  }
-  return Error::invalid("DATABASE_URL", "must be sqlite:<path> or postgres://...");
+  return Error::invalid("DATABASE_URL", "must be sqlite:<path>, postgres://... or postgresql://...");
 }
 
 }  // namespace
@@ -54,9 +57,9 @@ Result<const Engine*> engine_for(std::string_view url) {
 Result<DatabaseTarget> describe_database(std::string_view database_url) {
   auto engine = engine_for(database_url);
   if (!engine) return engine.take_error();
-  auto database = (*engine)->database(database_url);
-  if (!database) return database.take_error();
-  return DatabaseTarget{std::string((*engine)->name), std::move(*database)};
+  auto name = (*engine)->display(database_url);
+  if (!name) return name.take_error();
+  return DatabaseTarget{std::string((*engine)->name), std::move(*name)};
 }
 
 Result<std::unique_ptr<Store>> open_store(std::string_view database_url, const StoreOptions& options) {
@@ -65,6 +68,12 @@ Result<std::unique_ptr<Store>> open_store(std::string_view database_url, const S
   auto database = (*engine)->database(database_url);
   if (!database) return database.take_error();
   return (*engine)->open(*database, options);
+}
+
+std::vector<std::string_view> supported_url_prefixes() {
+  std::vector<std::string_view> out;
+  for (const auto& e : kEngines) out.push_back(e.prefix);
+  return out;
 }
 
 Result<int> migrate_database(std::string_view database_url) {

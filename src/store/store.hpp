@@ -66,6 +66,10 @@ class WriteTx : public ReadTx {
 
   virtual Status insert_comment(const Comment& c) = 0;
 
+  // Claims `key` for this transaction until it ends, so that writers of other processes on the
+  // same database see the request in flight: false when another transaction holds the claim (answer
+  // "in progress"). An engine with one writer per database (SQLite) has nothing to claim.
+  virtual Result<bool> claim_idempotency(std::string_view /*key*/) { return true; }
   virtual Status put_idempotency(const IdempotencyRecord& r) = 0;  // insert or replace
   virtual Result<std::int64_t> purge_idempotency(TimeMs now) = 0;  // drops expired keys
 };
@@ -168,8 +172,8 @@ struct StoreOptions {
 };
 
 // The factory (factory.cpp), the one place that reads a DATABASE_URL. Opens the store it names:
-// "sqlite:<path>" (parent directories are created). "postgres://..." is reserved for the
-// PostgreSQL engine and refused by this build.
+// "sqlite:<path>" (parent directories are created), "postgres://..." or "postgresql://..."
+// (PostgreSQL; libpq reads the URL and the PG* environment variables).
 Result<std::unique_ptr<Store>> open_store(std::string_view database_url, const StoreOptions& options = {});
 // Applies pending migrations and returns the resulting schema version.
 Result<int> migrate_database(std::string_view database_url);
@@ -181,5 +185,7 @@ struct DatabaseTarget {
   std::string name;
 };
 Result<DatabaseTarget> describe_database(std::string_view database_url);
+// The DATABASE_URL prefixes of the engines of this build ("sqlite:", "postgres://", ...).
+std::vector<std::string_view> supported_url_prefixes();
 
 }  // namespace taskman::store

@@ -13,6 +13,7 @@
 
 #include "store/store.hpp"
 #include "store/store_testing.hpp"
+#include "support/pg_cluster.hpp"
 #include "support/temp_dir.hpp"
 
 namespace taskman::store {
@@ -354,10 +355,15 @@ TEST_P(StoreContract, ReadersSeeOneSnapshotWhileWritesContinue) {
   EXPECT_GT(checks, 0);
 }
 
-// Every engine of this build. Adding one (e.g. PostgreSQL against a scratch database) is one entry.
+// Every engine of this build. PostgreSQL runs in a throwaway cluster of this test process, a fresh
+// database per URL; if that cluster cannot start, every PostgreSQL test fails with the reason.
 const EngineUnderTest kEngines[] = {
     {"sqlite",
      [](const TempDir& dir, const std::string& name) { return "sqlite:" + dir.file(name + ".db"); }},
+    {"postgresql",
+     [](const TempDir&, const std::string& name) {
+       return taskman::testing::PgCluster::shared().fresh_database(name);
+     }},
 };
 
 INSTANTIATE_TEST_SUITE_P(Engines, StoreContract, ::testing::ValuesIn(kEngines),

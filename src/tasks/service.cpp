@@ -165,6 +165,15 @@ void TaskService::create_idempotent(std::optional<Idempotency<T>> idem,
           auto n = tx.purge_idempotency(now);
           if (!n) return n.take_error();
         }
+        // Another process on the same database may be running this key right now: in progress.
+        auto claimed = tx.claim_idempotency(idem.key);
+        if (!claimed) return claimed.take_error();
+        if (!*claimed) {
+          Error e = Error::make(ErrorCode::kConflict,
+                                "a request with this Idempotency-Key is still in progress; retry later");
+          e.retry_after_ms = 1000;
+          return e;
+        }
         auto rec = tx.get_idempotency(idem.key);
         if (!rec) return rec.take_error();
         if (rec->has_value() && (*rec)->expires_at > now) {

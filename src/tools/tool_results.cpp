@@ -1,6 +1,7 @@
 #include "tools/tool_results.hpp"
 
-#include <memory>
+#include <cstdint>
+#include <optional>
 #include <utility>
 
 #include "mcp/types.hpp"
@@ -99,25 +100,34 @@ Json finish_structured(Json structured, const RestResult& r) {
 
 void call_backend(Backend& backend, const mcp::CallPtr& ctx, RestCall call, mcp::Reply<Json> reply,
                   OnOk on_ok) {
-  auto shared_call = std::make_shared<RestCall>(call);
+  // Only the expected version is needed to explain a 412; the call itself moves to the backend.
+  const std::optional<std::int64_t> if_match = call.if_match;
   backend.call(ctx->request_context(), std::move(call),
-               [ctx, shared_call, reply = std::move(reply), on_ok = std::move(on_ok)](Result<RestResult> r) {
-                 const std::string rid = request_id_of(ctx);
+               [ctx, if_match, reply = std::move(reply), on_ok = std::move(on_ok)](
+                   Result<RestResult> r) {
                  if (!r) {
-                   reply(error_result(explain_unavailable(r.error()), rid));
+                   reply(error_result(explain_unavailable(r.error()), request_id_of(ctx)));
                    return;
                  }
                  if (r->status < 200 || r->status >= 300) {
-                   reply(error_result(explain_status(*r, *shared_call), rid));
+                   RestCall sent;
+                   sent.if_match = if_match;
+                   reply(error_result(explain_status(*r, sent), request_id_of(ctx)));
                    return;
                  }
-                 on_ok(*r, reply);
+                 on_ok(*r, std::move(reply));
                });
 }
 
+Json object_of(std::string_view key, Json value) {
+  Json o = Json::object();
+  o.emplace(key, std::move(value));
+  return o;
+}
+
 OnOk wrap_as(std::string key) {
-  return [key = std::move(key)](const RestResult& r, mcp::Reply<Json> reply) {
-    reply(finish_structured(Json{{key, r.body}}, r));
+  return [key = std::move(key)](RestResult& r, mcp::Reply<Json> reply) {
+    reply(finish_structured(object_of(key, std::move(r.body)), r));
   };
 }
 

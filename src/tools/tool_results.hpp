@@ -20,11 +20,14 @@ std::string explain_unavailable(const Error& e);
 // structuredContent (and its text copy); a stale answer carries _meta and a note saying how old it is.
 Json finish_structured(Json structured, const RestResult& r);
 
-using OnOk = std::function<void(const RestResult&, mcp::Reply<Json>)>;
+// The result is the handler's to take apart: bodies are moved into the answer, not copied.
+using OnOk = std::function<void(RestResult&, mcp::Reply<Json>)>;
 
 // One REST call; non-2xx and transport failures become isError results, 2xx goes to on_ok.
 void call_backend(Backend& backend, const mcp::CallPtr& ctx, RestCall call, mcp::Reply<Json> reply,
                   OnOk on_ok);
+// {key: value}, moving value in (an initializer list would copy it).
+Json object_of(std::string_view key, Json value);
 // Passes a 2xx body through as {key: body}.
 OnOk wrap_as(std::string key);
 

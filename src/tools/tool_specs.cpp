@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "tasks/limits.hpp"
+#include "tools/board_tools.hpp"
 #include "tools/rest_args.hpp"
 #include "tools/schemas.hpp"
 #include "tools/tool_results.hpp"
@@ -66,15 +67,15 @@ std::vector<ToolSpec> build_specs() {
         RestCall c{"GET", "/tasks/" + id, {}, std::nullopt, std::nullopt, false};
         call_backend(
             b, ctx, std::move(c), std::move(reply),
-            [&b, ctx, id, with_comments](const RestResult& r, mcp::Reply<Json> reply) {
+            [&b, ctx, id, with_comments](RestResult& r, mcp::Reply<Json> reply) {
               if (!with_comments) {
-                reply(finish_structured(Json{{"task", r.body}}, r));
+                reply(finish_structured(object_of("task", std::move(r.body)), r));
                 return;
               }
               RestCall cc{
                   "GET", "/tasks/" + id + "/comments", {{"limit", max_page()}}, std::nullopt, std::nullopt,
                   false};
-              auto task = std::make_shared<RestResult>(r);
+              auto task = std::make_shared<RestResult>(std::move(r));
               call_backend(
                   b, ctx, std::move(cc), std::move(reply),
                   [task](const RestResult& cr, mcp::Reply<Json> reply) {
@@ -238,6 +239,7 @@ std::vector<ToolSpec> build_specs() {
         RestCall c{"POST", "/projects", {}, args, std::nullopt, true};
         call_backend(b, ctx, std::move(c), std::move(reply), wrap_as("project"));
       });
+  specs.push_back(board_tool_spec());
   return specs;
 }
 

@@ -65,18 +65,30 @@ std::uint32_t span_flags(const SpanData& s) {
 
 enum WireType : std::uint32_t { kVarint = 0, kFixed64 = 1, kLen = 2, kFixed32 = 5 };
 
+// The base-128 varint of v into buf (at most 10 bytes); returns its length.
+std::size_t encode_varint(std::uint64_t v, char* buf) {
+  std::size_t n = 0;
+  while (v >= 0x80) {
+    buf[n++] = static_cast<char>(v | 0x80);
+    v >>= 7;
+  }
+  buf[n++] = static_cast<char>(v);
+  return n;
+}
+
 // Appends protobuf wire format. Nested messages are written in place and their length prefix is
-// inserted afterwards, so no size pre-pass is needed.
+// filled in afterwards, so no size pre-pass is needed.
 class Writer {
  public:
   explicit Writer(std::string& out) : out_(out) {}
 
   void varint(std::uint64_t v) {
-    while (v >= 0x80) {
-      out_.push_back(static_cast<char>(v | 0x80));
-      v >>= 7;
+    if (v < 0x80) {  // tags, kinds, most lengths: one byte
+      out_.push_back(static_cast<char>(v));
+      return;
     }
-    out_.push_back(static_cast<char>(v));
+    char buf[10];
+    out_.append(buf, encode_varint(v, buf));
   }
   void tag(int field, WireType type) { varint(static_cast<std::uint64_t>(field) << 3 | type); }
   void bytes_field(int field, std::span<const std::uint8_t> b) {
@@ -95,33 +107,35 @@ class Writer {
   }
   void fixed64_field(int field, std::uint64_t v) {
     tag(field, kFixed64);
-    for (int i = 0; i < 8; ++i) out_.push_back(static_cast<char>(v >> (8 * i)));  // little-endian
+    char buf[8];
+    for (int i = 0; i < 8; ++i) buf[i] = static_cast<char>(v >> (8 * i));  // little-endian
+    out_.append(buf, sizeof buf);
   }
   void fixed32_field(int field, std::uint32_t v) {
     tag(field, kFixed32);
-    for (int i = 0; i < 4; ++i) out_.push_back(static_cast<char>(v >> (8 * i)));
+    char buf[4];
+    for (int i = 0; i < 4; ++i) buf[i] = static_cast<char>(v >> (8 * i));
+    out_.append(buf, sizeof buf);
   }
   void double_field(int field, double d) {
     std::uint64_t bits;
     std::memcpy(&bits, &d, sizeof bits);
     fixed64_field(field, bits);
   }
-  // Starts a length-delimited submessage; returns the position where its body begins.
+  // Starts a length-delimited submessage; returns the position where its body begins. One byte is
+  // kept for the length: most submessages (attributes, values, status) are shorter than 128 bytes, so
+  // end() writes the length in place instead of shifting the body to make room for it.
   std::size_t begin(int field) {
     tag(field, kLen);
+    out_.push_back('\0');
     return out_.size();
   }
   void end(std::size_t body_start) {
     const std::size_t len = out_.size() - body_start;
     char buf[10];
-    std::size_t n = 0;
-    std::uint64_t v = len;
-    while (v >= 0x80) {
-      buf[n++] = static_cast<char>(v | 0x80);
-      v >>= 7;
-    }
-    buf[n++] = static_cast<char>(v);
-    out_.insert(body_start, buf, n);
+    const std::size_t n = encode_varint(len, buf);
+    out_[body_start - 1] = buf[0];
+    if (n > 1) out_.insert(body_start, buf + 1, n - 1);
   }
 
  private:
@@ -184,7 +198,7 @@ void write_span(Writer& w, const SpanData& s) {
 std::string encode_protobuf(const Resource& resource, const InstrumentationScope& scope,
                             std::span<const SpanData> spans) {
   std::string out;
-  out.reserve(256 + spans.size() * 256);
+  out.reserve(256 + spans.size() * 640);  // a server span with its attributes is ~400-600 bytes
   Writer w(out);
   const auto rs = w.begin(f::kRequestResourceSpans);
   {

@@ -1,5 +1,6 @@
 // The REST contract of docs/api.md over real HTTP: the RestApi routes on the project's HTTP server
-// (port 0, loopback), a SQLite file in a temporary directory, and the project's keep-alive client.
+// (port 0, loopback) and the project's keep-alive client, on each engine: a SQLite file in a
+// temporary directory, and a fresh database of a throwaway PostgreSQL cluster.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -15,6 +16,7 @@
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "log/log.hpp"
+#include "support/pg_cluster.hpp"
 
 namespace taskman::api {
 namespace {
@@ -29,12 +31,14 @@ struct Reply {
   std::string header(std::string_view name) const { return std::string(headers.get(name).value_or("")); }
 };
 
-class ApiTest : public ::testing::Test {
+// The parameter is the engine: "sqlite" or "postgresql".
+class ApiTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() / ("taskman-api-" + random_hex(8));
     ApiOptions options;
-    options.database_url = "sqlite:" + (dir_ / "db" / "api.db").string();
+    options.database_url = GetParam() == "sqlite" ? "sqlite:" + (dir_ / "db" / "api.db").string()
+                                                  : taskman::testing::PgCluster::shared().fresh_database("api");
     options.db_span = [this](const RequestContext& ctx, const char* op, const char* coll) {
       std::lock_guard lk(spans_mu_);
       spans_.push_back(std::string(op) + " " + coll + " " + ctx.request_id);
@@ -123,7 +127,7 @@ class ApiTest : public ::testing::Test {
   http::HttpClient* client_ = nullptr;
 };
 
-TEST_F(ApiTest, ProjectsCrudAndCascade) {
+TEST_P(ApiTest, ProjectsCrudAndCascade) {
   auto r = send("POST", "/api/v1/projects", R"({"name":"alpha","description":"first"})");
   ASSERT_EQ(r.status, 201) << r.body;
   const std::string id = r.j()["id"];
@@ -154,7 +158,7 @@ TEST_F(ApiTest, ProjectsCrudAndCascade) {
   EXPECT_TRUE(page2["next_cursor"].is_null());
 }
 
-TEST_F(ApiTest, TaskLifecycleWithETags) {
+TEST_P(ApiTest, TaskLifecycleWithETags) {
   auto r = send("POST", "/api/v1/tasks", R"({"title":"write the API","priority":"high","labels":["api"]})");
   ASSERT_EQ(r.status, 201) << r.body;
   auto t = r.j();
@@ -185,7 +189,7 @@ TEST_F(ApiTest, TaskLifecycleWithETags) {
   expect_problem(send("GET", "/api/v1/tasks/not%20an%20id"), 404);
 }
 
-TEST_F(ApiTest, InputErrorsAreProblemsNamingFields) {
+TEST_P(ApiTest, InputErrorsAreProblemsNamingFields) {
   auto wrong_type =
       send("POST", "/api/v1/tasks", R"({"title":"x"})", {{"Content-Type", "text/plain"}}, false);
   expect_problem(wrong_type, 415);
@@ -216,7 +220,7 @@ TEST_F(ApiTest, InputErrorsAreProblemsNamingFields) {
   EXPECT_EQ(error_fields(unknown), std::vector<std::string>{"colour"});
 }
 
-TEST_F(ApiTest, ListFiltersPaginationAndNext) {
+TEST_P(ApiTest, ListFiltersPaginationAndNext) {
   EXPECT_EQ(send("GET", "/api/v1/tasks/next").status, 204);
   auto a = created("/api/v1/tasks", R"({"title":"deploy the service","priority":"low","assignee":"ann"})");
   auto b = created("/api/v1/tasks", R"({"title":"fix login","priority":"urgent","labels":["bug"]})");
@@ -246,7 +250,7 @@ TEST_F(ApiTest, ListFiltersPaginationAndNext) {
   (void)c;
 }
 
-TEST_F(ApiTest, Comments) {
+TEST_P(ApiTest, Comments) {
   auto t = created("/api/v1/tasks", R"({"title":"discuss"})");
   const std::string base = "/api/v1/tasks/" + t["id"].get<std::string>() + "/comments";
   for (int i = 0; i < 3; ++i) {
@@ -267,7 +271,7 @@ TEST_F(ApiTest, Comments) {
   expect_problem(send("POST", base, R"({"body":""})"), 400);
 }
 
-TEST_F(ApiTest, IdempotencyKeyOverHttp) {
+TEST_P(ApiTest, IdempotencyKeyOverHttp) {
   const std::string body = R"({"title":"exactly once"})";
   auto first = send("POST", "/api/v1/tasks", body, {{"Idempotency-Key", "\"key-1\""}});
   ASSERT_EQ(first.status, 201);
@@ -296,7 +300,7 @@ TEST_F(ApiTest, IdempotencyKeyOverHttp) {
   EXPECT_EQ(send("GET", "/api/v1/tasks").j()["items"].size(), 1u);
 }
 
-TEST_F(ApiTest, ConcurrentPatchesWithOneIfMatchExactlyOneWins) {
+TEST_P(ApiTest, ConcurrentPatchesWithOneIfMatchExactlyOneWins) {
   auto t = created("/api/v1/tasks", R"({"title":"contended"})");
   const std::string target = "/api/v1/tasks/" + t["id"].get<std::string>();
   std::vector<std::future<int>> results;
@@ -318,14 +322,14 @@ TEST_F(ApiTest, ConcurrentPatchesWithOneIfMatchExactlyOneWins) {
   EXPECT_EQ(send("GET", target).j()["version"], 2);
 }
 
-TEST_F(ApiTest, ReadinessProbe) {
+TEST_P(ApiTest, ReadinessProbe) {
   EXPECT_TRUE(backend_->check_database().ok());
   std::promise<Status> async;
   backend_->check_database([&](Status st) { async.set_value(std::move(st)); });
   EXPECT_TRUE(async.get_future().get().ok());
 }
 
-TEST_F(ApiTest, DatabaseSpanHookSeesEachRequestsDatabaseWork) {
+TEST_P(ApiTest, DatabaseSpanHookSeesEachRequestsDatabaseWork) {
   created("/api/v1/tasks", R"({"title":"traced"})");
   send("GET", "/api/v1/tasks/nope", "", {{"X-Request-ID", "rid-42"}});
   send("POST", "/api/v1/tasks", R"({"title":""})");  // rejected before any database work
@@ -338,7 +342,7 @@ TEST_F(ApiTest, DatabaseSpanHookSeesEachRequestsDatabaseWork) {
 
 // The route table answers every path it declares and, for another method, 405 with the methods
 // the table gives that path, in table order (as the routes were registered before the table).
-TEST_F(ApiTest, RouteTableAnswers405WithAllow) {
+TEST_P(ApiTest, RouteTableAnswers405WithAllow) {
   const auto project = created("/api/v1/projects", R"({"name":"routes"})");
   const std::string pid = project["id"];
   const auto task = created("/api/v1/tasks", R"({"title":"t","project_id":")" + pid + R"("})");
@@ -366,7 +370,7 @@ TEST_F(ApiTest, RouteTableAnswers405WithAllow) {
 
 // The checks the table runs before a handler, in its order: query parameters, media type,
 // Idempotency-Key syntax.
-TEST_F(ApiTest, RouteTablePreludeRunsInOrder) {
+TEST_P(ApiTest, RouteTablePreludeRunsInOrder) {
   auto unknown = send("POST", "/api/v1/projects?x=1", R"({"name":"p"})", {}, false);
   expect_problem(unknown, 400);
   EXPECT_EQ(error_fields(unknown), std::vector<std::string>{"x"});
@@ -379,6 +383,9 @@ TEST_F(ApiTest, RouteTablePreludeRunsInOrder) {
   expect_problem(other, 400);
   EXPECT_EQ(error_fields(other), std::vector<std::string>{"force"});
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, ApiTest, ::testing::Values("sqlite", "postgresql"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 }  // namespace
 }  // namespace taskman::api

@@ -464,9 +464,34 @@ Result<std::vector<Task>> Tx::collect_tasks(Stmt& s) {
   return out;
 }
 
-// Labels and dependencies of a page of tasks: one query each, whatever the page size.
+// Labels and dependencies of a page of tasks: one query each, whatever the page size. One task (get_task,
+// every write's answer) is looked up by key: `IN (SELECT value FROM json_each(?1))` makes SQLite build the
+// list as an ephemeral b-tree first (EXPLAIN QUERY PLAN: LIST SUBQUERY), two zeroed pages per query,
+// which cost more than the index search itself.
 Status Tx::load_lists(std::vector<Task>& tasks) {
   if (tasks.empty()) return {};
+  if (tasks.size() == 1) {
+    Task& t = tasks.front();
+    {
+      TM_SQLITE_PREPARE(s, c_, "SELECT label FROM task_labels WHERE task_id = ?1 ORDER BY pos");
+      s.bind(1, t.id);
+      while (true) {
+        auto r = s.step();
+        if (!r) return r.take_error();
+        if (!*r) break;
+        t.labels.push_back(s.text(0));
+      }
+    }
+    TM_SQLITE_PREPARE(s, c_, "SELECT depends_on FROM task_deps WHERE task_id = ?1 ORDER BY pos");
+    s.bind(1, t.id);
+    while (true) {
+      auto r = s.step();
+      if (!r) return r.take_error();
+      if (!*r) break;
+      t.depends_on.push_back(s.text(0));
+    }
+    return {};
+  }
   std::unordered_map<std::string_view, Task*> by_id;
   std::vector<std::string> ids;
   ids.reserve(tasks.size());
