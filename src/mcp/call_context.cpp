@@ -26,8 +26,8 @@ CallContext::CallContext(std::shared_ptr<Session> session, std::shared_ptr<Excha
       method_(std::move(method)),
       params_(std::move(params)),
       request_context_(std::move(request_context)) {
-  // Every call has a request id (docs/observability.md: in every log line and every error an agent sees); stdio
-  // and other transports without an HTTP request get a fresh one here.
+  // Every call has a request id (docs/observability.md: in every log line and every error an agent sees);
+  // stdio and other transports without an HTTP request get a fresh one here.
   if (request_context_.request_id.empty()) request_context_.request_id = random_hex(16);
   if (params_.is_object()) {
     auto meta = params_.find("_meta");
@@ -82,8 +82,9 @@ void CallContext::log(LogLevel level, Json data, std::string logger) {
 void CallContext::request(std::string method, Json params, std::function<void(Result<Json>)> on_answer) {
   if (per_request_era()) {
     // No server->client requests in this era: a handler asks through an input_required result.
-    on_answer(Error::make(ErrorCode::kUnavailable, "the client cannot be asked for " + method +
-                                                       " during a call in this revision (answer input_required)"));
+    on_answer(
+        Error::make(ErrorCode::kUnavailable, "the client cannot be asked for " + method +
+                                                 " during a call in this revision (answer input_required)"));
     return;
   }
   if (const char* cap = capability_for(method); cap && !session_->client_capabilities().contains(cap)) {

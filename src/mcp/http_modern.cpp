@@ -52,8 +52,8 @@ std::optional<RpcError> check_headers(const http::Request& req, const Message& m
     const auto name_header = req.headers.get(kNameHeader);
     if (!name_header || trim(*name_header) != *name) {
       return header_mismatch("Mcp-Name header (" + std::string(name_header.value_or("absent")) +
-                             ") must equal the request's " + (msg.method == "resources/read" ? "uri" : "name") +
-                             " (" + *name + ")");
+                             ") must equal the request's " +
+                             (msg.method == "resources/read" ? "uri" : "name") + " (" + *name + ")");
     }
   }
   return std::nullopt;
@@ -91,9 +91,10 @@ void HttpTransport::handle_modern_post(http::Request& req, Message msg, http::Re
   if (!modern::claims_modern(msg)) {
     return responder.send(error_response(
         400, msg.id,
-        RpcError{rpc::kInvalidParams,
-                 "Invalid params: params._meta[\"" + std::string(modern::kProtocolVersionKey) + "\"] is required",
-                 {}}));
+        RpcError{
+            rpc::kInvalidParams,
+            "Invalid params: params._meta[\"" + std::string(modern::kProtocolVersionKey) + "\"] is required",
+            {}}));
   }
   if (auto mismatch = check_headers(req, msg)) return responder.send(error_response(400, msg.id, *mismatch));
   if (msg.kind != MessageKind::kRequest) {
@@ -107,8 +108,8 @@ void HttpTransport::handle_modern_post(http::Request& req, Message msg, http::Re
   // Nothing outlives the call: the exchange's HttpSession is only its stream's bookkeeping.
   auto hs = std::make_shared<HttpSession>();
   hs->resumable = false;
-  auto exchange =
-      std::make_shared<HttpExchange>(std::move(responder), hs, *revision, std::chrono::milliseconds(0), nullptr);
+  auto exchange = std::make_shared<HttpExchange>(std::move(responder), hs, *revision,
+                                                 std::chrono::milliseconds(0), nullptr);
   exchange->set_per_request_era(msg.method == "subscriptions/listen");
   server_.handle_modern(msg, std::move(std::get<modern::RequestMeta>(meta)), exchange, req.ctx);
 }

@@ -106,12 +106,17 @@ TEST_F(HttpModernTest, TheErasErrorsHaveTheirStatuses) {
 }
 
 TEST_F(HttpModernTest, MethodAndNameHeadersMustMatchTheBody) {
-  const Json call = make_request(1, "tools/call", {{"_meta", meta({{"sampling", Json::object()}})}, {"name", "needs_sampling"}});
+  const Json call = make_request(
+      1, "tools/call", {{"_meta", meta({{"sampling", Json::object()}})}, {"name", "needs_sampling"}});
   EXPECT_EQ(post(call).status, 200);
-  EXPECT_EQ(post(call, {{"Mcp-Name", "  needs_sampling  "}}).status, 200);  // surrounding whitespace is not the value
-  for (auto [header, value] : std::vector<std::pair<std::string, std::string>>{
-           {"Mcp-Method", "tools/list"}, {"Mcp-Method", ""}, {"Mcp-Name", "other"}, {"Mcp-Name", ""},
-           {"Mcp-Method", "TOOLS/CALL"}}) {
+  EXPECT_EQ(post(call, {{"Mcp-Name", "  needs_sampling  "}}).status,
+            200);  // surrounding whitespace is not the value
+  for (auto [header, value] :
+       std::vector<std::pair<std::string, std::string>>{{"Mcp-Method", "tools/list"},
+                                                        {"Mcp-Method", ""},
+                                                        {"Mcp-Name", "other"},
+                                                        {"Mcp-Name", ""},
+                                                        {"Mcp-Method", "TOOLS/CALL"}}) {
     auto r = post(call, {{header, value}});
     EXPECT_EQ(r.status, 400) << header << "=" << value;
     EXPECT_EQ(body_of(r)["error"]["code"], modern::kHeaderMismatch) << header << "=" << value;
@@ -119,8 +124,9 @@ TEST_F(HttpModernTest, MethodAndNameHeadersMustMatchTheBody) {
 }
 
 TEST_F(HttpModernTest, ASessionEraClientOnTheSameEndpointKeepsItsSession) {
-  auto init = post(make_request(1, "initialize", {{"protocolVersion", "2025-11-25"}, {"capabilities", Json::object()}}),
-                   {{"MCP-Protocol-Version", ""}, {"Mcp-Method", ""}});
+  auto init = post(
+      make_request(1, "initialize", {{"protocolVersion", "2025-11-25"}, {"capabilities", Json::object()}}),
+      {{"MCP-Protocol-Version", ""}, {"Mcp-Method", ""}});
   ASSERT_EQ(init.status, 200) << init.body;
   const std::string sid(init.headers.get("Mcp-Session-Id").value_or(""));
   ASSERT_FALSE(sid.empty());

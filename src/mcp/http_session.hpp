@@ -35,7 +35,6 @@ inline http::Headers sse_headers(const std::string& session_id) {
   return h;
 }
 
-
 // The HTTP status of a per-request-era response (http_modern.cpp): 404 for an unknown method,
 // 400 for the era's request errors, 200 otherwise (handler errors stay 200).
 int modern_http_status(const Json& response);
@@ -85,7 +84,8 @@ struct HttpTransport::HttpSession {
 // The revision that decides SSE details (priming events) for a stream: the one the session
 // negotiated, which a client may not restate in every header (the conformance suite sends
 // 2025-03-26 on a 2025-11-25 session); the header's only when the session has none yet.
-inline const Revision& stream_revision(const HttpTransport::HttpSession& hs, const Revision& header_revision) {
+inline const Revision& stream_revision(const HttpTransport::HttpSession& hs,
+                                       const Revision& header_revision) {
   if (hs.session) {
     if (const Revision* negotiated = hs.session->revision()) return *negotiated;
   }
@@ -174,8 +174,9 @@ class HttpTransport::HttpExchange : public Exchange {
 
  private:
   void open_stream_locked() {
-    stream_ = responder_->stream(200, sse_headers(hs_->id),
-                                 event_stream_ ? http::StreamKind::kEventStream : http::StreamKind::kResponse);
+    stream_ =
+        responder_->stream(200, sse_headers(hs_->id),
+                           event_stream_ ? http::StreamKind::kEventStream : http::StreamKind::kResponse);
     responder_.reset();
     // The priming event carries an id so the client can resume this stream (§Resumability). The
     // revision is looked up now, not at construction: an initialize request has negotiated it by
@@ -209,6 +210,5 @@ class HttpTransport::HttpExchange : public Exchange {
   bool event_stream_ = false;
   bool stream_lost_ = false;  // a write failed: the client went away
 };
-
 
 }  // namespace taskman::mcp

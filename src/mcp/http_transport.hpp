@@ -2,10 +2,10 @@
 // MCP Streamable HTTP transport (basic/transports §Streamable HTTP, 2025-11-25 and 2026-07-28) as
 // routes on the project's HTTP router: POST (JSON or SSE answers), GET (SSE stream for
 // server->client messages), DELETE (ends a session) at one path. Both eras share the endpoint: a
-// request of the per-request era needs no session (http_modern.cpp). Sessions carry a cryptographically random Mcp-Session-Id,
-// expire after a TTL and are capped in number. Origin/Host validation guards against DNS
-// rebinding (§Security Warning). The socket work is the HTTP server's; this class only maps
-// HTTP requests to protocol messages. Thread-safe.
+// request of the per-request era needs no session (http_modern.cpp). Sessions carry a cryptographically
+// random Mcp-Session-Id, expire after a TTL and are capped in number. Origin/Host validation guards against
+// DNS rebinding (§Security Warning). The socket work is the HTTP server's; this class only maps HTTP requests
+// to protocol messages. Thread-safe.
 #include <chrono>
 #include <functional>
 #include <map>

@@ -32,8 +32,8 @@ Digest hmac(std::string_view data) {
   Digest out{};
   unsigned int len = 0;
   const auto& key = state_key();
-  if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-            data.size(), out.data(), &len) ||
+  if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+            reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(), &len) ||
       len != out.size()) {
     throw std::runtime_error("HMAC-SHA256 failed");
   }
@@ -60,8 +60,8 @@ std::string b64url(std::string_view in) {
   std::string out;
   std::size_t i = 0;
   for (; i + 2 < in.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
-                       static_cast<unsigned char>(in[i + 2]);
+    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
+                       (static_cast<unsigned char>(in[i + 1]) << 8) | static_cast<unsigned char>(in[i + 2]);
     out += kB64[(v >> 18) & 63];
     out += kB64[(v >> 12) & 63];
     out += kB64[(v >> 6) & 63];
@@ -115,7 +115,8 @@ std::string seal_request_state(const Json& state, std::string_view binding, std:
                                long long now_ms) {
   const std::string payload = serialize(Json{{"s", state}, {"e", now_ms + ttl.count()}});
   const Digest mac = hmac(std::string(binding) + "\n" + payload);
-  return b64url(payload) + "." + b64url(std::string_view(reinterpret_cast<const char*>(mac.data()), mac.size()));
+  return b64url(payload) + "." +
+         b64url(std::string_view(reinterpret_cast<const char*>(mac.data()), mac.size()));
 }
 
 std::variant<Json, RpcError> open_request_state(std::string_view token, std::string_view binding,
@@ -129,7 +130,8 @@ std::variant<Json, RpcError> open_request_state(std::string_view token, std::str
   // The MAC covers the binding, so a state issued for another request fails here as well.
   const Digest expected = hmac(std::string(binding) + "\n" + payload);
   if (CRYPTO_memcmp(expected.data(), mac.data(), expected.size()) != 0)
-    return invalid_params("Invalid params: requestState failed verification (altered, or issued for another request)");
+    return invalid_params(
+        "Invalid params: requestState failed verification (altered, or issued for another request)");
   auto parsed = parse_json(payload);
   const Json* body = std::get_if<Json>(&parsed);
   if (!body || !body->is_object() || !body->contains("e") || !(*body)["e"].is_number_integer())
@@ -147,7 +149,8 @@ Json input_required_result(Json input_requests, const std::string& request_state
 }
 
 Json input_request(std::string_view method, Json params) {
-  return Json{{"method", std::string(method)}, {"params", params.is_null() ? Json::object() : std::move(params)}};
+  return Json{{"method", std::string(method)},
+              {"params", params.is_null() ? Json::object() : std::move(params)}};
 }
 
 const Json* input_response(const CallContext& ctx, std::string_view key) {
@@ -175,7 +178,8 @@ std::variant<Json, RpcError> check_retry(std::string_view method, const Json& pa
 }
 
 long long unix_ms_now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 

@@ -22,8 +22,7 @@ bool claims_modern(const Message& message) {
 RpcError unsupported_version(std::string_view requested) {
   Json supported = Json::array();
   for (const auto& r : modern_revisions()) supported.push_back(std::string(r.id));
-  return RpcError{kUnsupportedProtocolVersion,
-                  "Unsupported protocol version: " + std::string(requested),
+  return RpcError{kUnsupportedProtocolVersion, "Unsupported protocol version: " + std::string(requested),
                   Json{{"supported", std::move(supported)}, {"requested", std::string(requested)}}};
 }
 
@@ -38,7 +37,8 @@ std::variant<RequestMeta, RpcError> parse_request_meta(const Json& params) {
   if (!meta || !meta->is_object()) return invalid_params("Invalid params: params._meta is required");
   const Json* version = member(*meta, kProtocolVersionKey);
   if (!version || !version->is_string())
-    return invalid_params("Invalid params: _meta[\"" + std::string(kProtocolVersionKey) + "\"] must be a string");
+    return invalid_params("Invalid params: _meta[\"" + std::string(kProtocolVersionKey) +
+                          "\"] must be a string");
   const Json* caps = member(*meta, kClientCapabilitiesKey);
   if (!caps || !caps->is_object()) {
     return invalid_params("Invalid params: _meta[\"" + std::string(kClientCapabilitiesKey) +
@@ -52,7 +52,8 @@ std::variant<RequestMeta, RpcError> parse_request_meta(const Json& params) {
   if (const Json* level = member(*meta, kLogLevelKey)) {
     if (level->is_string()) out.log_level = parse_log_level(level->get<std::string>());
     if (!out.log_level) {
-      return invalid_params("Invalid params: _meta[\"" + std::string(kLogLevelKey) + "\"] must be a log level name");
+      return invalid_params("Invalid params: _meta[\"" + std::string(kLogLevelKey) +
+                            "\"] must be a log level name");
     }
   }
   return out;
@@ -73,7 +74,8 @@ void decorate_result(std::string_view method, Json& result, const Json& server_i
   // deployment may change them on restart; resources are live task data: nothing is cached by default.
   if (is_cacheable(method) && result.value("resultType", "") == "complete") {
     if (!result.contains("ttlMs")) result["ttlMs"] = 0;
-    if (!result.contains("cacheScope")) result["cacheScope"] = method == "resources/read" ? "private" : "public";
+    if (!result.contains("cacheScope"))
+      result["cacheScope"] = method == "resources/read" ? "private" : "public";
   }
 }
 

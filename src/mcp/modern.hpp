@@ -33,7 +33,7 @@ bool claims_modern(const Message& message);
 struct RequestMeta {
   const Revision* revision = nullptr;
   Json client_capabilities = Json::object();
-  Json client_info;                    // null when absent (optional: never required)
+  Json client_info;                   // null when absent (optional: never required)
   std::optional<LogLevel> log_level;  // set only when the request asked for log messages
 };
 

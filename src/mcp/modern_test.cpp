@@ -43,10 +43,11 @@ class ModernServerTest : public ::testing::Test {
       reply(tool_result(Json::array({text_content(args.dump())})));
     });
     server_.add_tool(named_tool("ask"), [](CallPtr ctx, Json, Reply<Json> reply) {
-      if (!ctx->client_declared("elicitation")) return ctx->reply_error(modern::missing_capability("elicitation"));
+      if (!ctx->client_declared("elicitation"))
+        return ctx->reply_error(modern::missing_capability("elicitation"));
       if (const Json* answer = input_response(*ctx, "q")) {
-        return reply(tool_result(Json::array({text_content("state=" + ctx->request_state().dump() +
-                                                           " answer=" + answer->dump())})));
+        return reply(tool_result(Json::array(
+            {text_content("state=" + ctx->request_state().dump() + " answer=" + answer->dump())})));
       }
       reply(input_required_result(Json{{"q", input_request("elicitation/create", {{"message", "?"}})}},
                                   ctx->seal_state(Json{{"n", 1}})));
@@ -76,7 +77,8 @@ class ModernServerTest : public ::testing::Test {
 
 TEST(ModernClassification, TheBodysMetaKeyDecides) {
   EXPECT_TRUE(modern::claims_modern(request(1, "tools/list", {{"_meta", meta()}})));
-  EXPECT_TRUE(modern::claims_modern(request(1, "tools/list", {{"_meta", meta(Json::object(), "1999-01-01")}})));
+  EXPECT_TRUE(
+      modern::claims_modern(request(1, "tools/list", {{"_meta", meta(Json::object(), "1999-01-01")}})));
   EXPECT_FALSE(modern::claims_modern(request(1, "initialize", {{"protocolVersion", "2025-11-25"}})));
   EXPECT_FALSE(modern::claims_modern(request(1, "tools/list", {{"_meta", {{"progressToken", 1}}}})));
 }
@@ -141,7 +143,8 @@ TEST_F(ModernServerTest, LogMessagesOnlyWhenTheRequestAskedProgressAlways) {
 }
 
 TEST_F(ModernServerTest, InputRequiredRoundTripWithASealedState) {
-  Json params = {{"_meta", meta({{"elicitation", Json::object()}})}, {"name", "ask"}, {"arguments", {{"a", 1}}}};
+  Json params = {
+      {"_meta", meta({{"elicitation", Json::object()}})}, {"name", "ask"}, {"arguments", {{"a", 1}}}};
   const Json first = answer(1, "tools/call", params)["result"];
   ASSERT_EQ(first["resultType"], "input_required") << first;
   EXPECT_EQ(first["inputRequests"]["q"]["method"], "elicitation/create");
@@ -168,7 +171,8 @@ TEST_F(ModernServerTest, InputRequiredRoundTripWithASealedState) {
 
 TEST(RequestState, ExpiresAndIsBoundToItsRequest) {
   const std::string binding = request_binding("tools/call", {{"name", "t"}, {"arguments", {{"x", 1}}}});
-  const std::string token = seal_request_state(Json{{"k", "v"}}, binding, std::chrono::milliseconds(1000), 5000);
+  const std::string token =
+      seal_request_state(Json{{"k", "v"}}, binding, std::chrono::milliseconds(1000), 5000);
   EXPECT_EQ(std::get<Json>(open_request_state(token, binding, 5999)), Json({{"k", "v"}}));
   EXPECT_TRUE(std::holds_alternative<RpcError>(open_request_state(token, binding, 6001)));
   const std::string other = request_binding("tools/call", {{"name", "u"}, {"arguments", {{"x", 1}}}});
@@ -177,9 +181,10 @@ TEST(RequestState, ExpiresAndIsBoundToItsRequest) {
 }
 
 TEST_F(ModernServerTest, ListenAcknowledgesAtOnceAndDeliversResourceUpdates) {
-  auto ex = call(request("L", "subscriptions/listen",
-                         {{"_meta", meta()},
-                          {"notifications", {{"toolsListChanged", true}, {"resourceSubscriptions", {"test://r"}}}}}));
+  auto ex = call(
+      request("L", "subscriptions/listen",
+              {{"_meta", meta()},
+               {"notifications", {{"toolsListChanged", true}, {"resourceSubscriptions", {"test://r"}}}}}));
   ASSERT_EQ(ex->related.size(), 1u);
   EXPECT_EQ(ex->related[0]["method"], "notifications/subscriptions/acknowledged");
   EXPECT_EQ(ex->related[0]["params"]["notifications"], Json({{"resourceSubscriptions", {"test://r"}}}));
@@ -211,13 +216,15 @@ TEST_F(ModernServerTest, ASessionEraClientKeepsItsSession) {
 
 TEST(ModernStdio, ServesBothErasAndRefusesInitializeAfterAModernExchange) {
   Server server(ServerOptions{});
-  server.add_tool(named_tool("t"), [](CallPtr, Json, Reply<Json> reply) { reply(tool_result(Json::array())); });
+  server.add_tool(named_tool("t"),
+                  [](CallPtr, Json, Reply<Json> reply) { reply(tool_result(Json::array())); });
   const std::string m = R"("_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",)"
                         R"("io.modelcontextprotocol/clientCapabilities":{}})";
-  std::istringstream in(R"({"jsonrpc":"2.0","id":1,"method":"server/discover","params":{)" + m + "}}\n" +
-                        R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"t",)" + m + "}}\n" +
-                        R"({"jsonrpc":"2.0","id":3,"method":"initialize","params":{"protocolVersion":"2025-11-25"}})"
-                        "\n");
+  std::istringstream in(
+      R"({"jsonrpc":"2.0","id":1,"method":"server/discover","params":{)" + m + "}}\n" +
+      R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"t",)" + m + "}}\n" +
+      R"({"jsonrpc":"2.0","id":3,"method":"initialize","params":{"protocolVersion":"2025-11-25"}})"
+      "\n");
   std::ostringstream out;
   StdioTransport t(server, in, out);
   t.run();
@@ -233,7 +240,8 @@ TEST(ModernStdio, ServesBothErasAndRefusesInitializeAfterAModernExchange) {
 TEST(ModernStdio, ADiscoverProbeLeavesInitializeOpen) {
   Server server(ServerOptions{});
   std::istringstream in(
-      R"({"jsonrpc":"2.0","id":1,"method":"server/discover","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}})"
+      R"({"jsonrpc":"2.0","id":1,"method":"server/discover","params":{"_meta":{)"
+      R"("io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}})"
       "\n"
       R"({"jsonrpc":"2.0","id":2,"method":"initialize","params":{"protocolVersion":"2025-11-25"}})"
       "\n");

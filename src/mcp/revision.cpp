@@ -34,16 +34,8 @@ constexpr std::array<std::string_view, 13> kSessionEraMethods = {
 // The client->server requests of the per-request era (2026-07-28): no initialize, ping or
 // logging/setLevel; subscriptions/listen instead of resources/(un)subscribe and the GET stream.
 constexpr std::array<std::string_view, 10> kRequestEraMethods = {
-    "server/discover",
-    "tools/list",
-    "tools/call",
-    "resources/list",
-    "resources/templates/list",
-    "resources/read",
-    "prompts/list",
-    "prompts/get",
-    "completion/complete",
-    "subscriptions/listen",
+    "server/discover", "tools/list",   "tools/call",  "resources/list",      "resources/templates/list",
+    "resources/read",  "prompts/list", "prompts/get", "completion/complete", "subscriptions/listen",
 };
 
 constexpr std::uint32_t k20250326 = bits({F::kJsonRpcBatch, F::kToolAnnotations, F::kCompletions});
@@ -59,8 +51,8 @@ constexpr std::array<Revision, 3> kRevisions = {{
     {"2025-03-26", 1, true, true, kSessionEraMethods, k20250326},
 }};
 
-constexpr std::uint32_t k20260728 = bits({F::kToolAnnotations, F::kCompletions, F::kStructuredOutput, F::kTitles,
-                                          F::kProtocolVersionHeader, F::kRequestMeta});
+constexpr std::uint32_t k20260728 = bits({F::kToolAnnotations, F::kCompletions, F::kStructuredOutput,
+                                          F::kTitles, F::kProtocolVersionHeader, F::kRequestMeta});
 constexpr std::array<Revision, 1> kModernRevisions = {{
     {"2026-07-28", 4, false, false, kRequestEraMethods, k20260728},
 }};

@@ -45,7 +45,8 @@ using Audience = std::function<bool(const Json& client_capabilities)>;
 // resources/subscribe veto: an Error refuses the subscription.
 using SubscribeHook = std::function<Status(const std::string& uri)>;
 
-// How a request ended, for metrics and spans (docs/observability.md#metrics: mcp_requests_total{method,outcome}).
+// How a request ended, for metrics and spans (docs/observability.md#metrics:
+// mcp_requests_total{method,outcome}).
 struct CallOutcome {
   enum class Kind { kOk, kToolError, kRpcError, kCancelled };
   Kind kind = Kind::kOk;

@@ -22,7 +22,8 @@ std::shared_ptr<Session> Server::handle_modern(const Message& message, std::shar
   // transport that knows the call (stdio); anything else is ignored as JSON-RPC asks.
   if (message.kind != MessageKind::kRequest) return nullptr;
   if (!message.params.is_object()) {
-    if (exchange) exchange->finish(make_error(message.id, invalid_params("Invalid params: params must be an object")));
+    if (exchange)
+      exchange->finish(make_error(message.id, invalid_params("Invalid params: params must be an object")));
     return nullptr;
   }
   auto meta = modern::parse_request_meta(message.params);
@@ -35,7 +36,8 @@ std::shared_ptr<Session> Server::handle_modern(const Message& message, std::shar
 }
 
 std::shared_ptr<Session> Server::handle_modern(const Message& message, modern::RequestMeta m,
-                                               std::shared_ptr<Exchange> exchange, RequestContext request_context) {
+                                               std::shared_ptr<Exchange> exchange,
+                                               RequestContext request_context) {
   // Not registered in sessions_: it is no client's session, only this call's state.
   auto session = std::make_shared<Session>(*this, std::string());
   {
@@ -68,7 +70,8 @@ void Server::on_listen(const CallPtr& ctx) {
   std::vector<std::string> uris;
   if (auto it = requested.find("resourceSubscriptions"); it != requested.end()) {
     if (!it->is_array()) {
-      return ctx->finish(invalid_params("subscriptions/listen: notifications.resourceSubscriptions must be an array"));
+      return ctx->finish(
+          invalid_params("subscriptions/listen: notifications.resourceSubscriptions must be an array"));
     }
     for (const auto& u : *it) {
       if (!u.is_string())
@@ -81,9 +84,9 @@ void Server::on_listen(const CallPtr& ctx) {
   // so no list-changed notification is promised.
   if (!offers_resources()) uris.clear();
   // The acknowledgement goes out at once: a client waits for it to know the stream is live.
-  ctx->send_related(make_notification("notifications/subscriptions/acknowledged",
-                                      Json{{"notifications", std::move(honoured)},
-                                           {"_meta", subscription_meta(ctx->request_id())}}));
+  ctx->send_related(make_notification(
+      "notifications/subscriptions/acknowledged",
+      Json{{"notifications", std::move(honoured)}, {"_meta", subscription_meta(ctx->request_id())}}));
   {
     std::lock_guard lock(listeners_mu_);
     listeners_.push_back({ctx, std::move(uris)});

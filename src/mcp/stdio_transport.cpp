@@ -51,10 +51,12 @@ void StdioTransport::handle_line(std::string_view line) {
   }
   auto& m = std::get<Message>(msg);
   if (modern::claims_modern(m)) return handle_modern(m);
-  if (m.kind == MessageKind::kNotification && m.method == "notifications/cancelled" && cancel_modern(m)) return;
+  if (m.kind == MessageKind::kNotification && m.method == "notifications/cancelled" && cancel_modern(m))
+    return;
   if (m.kind == MessageKind::kRequest && m.method == "initialize" && modern_fixed_) {
     const Json requested = m.params.is_object() ? m.params.value("protocolVersion", Json("")) : Json("");
-    write(make_error(m.id, modern::unsupported_version(requested.is_string() ? requested.get<std::string>() : "")));
+    write(make_error(m.id,
+                     modern::unsupported_version(requested.is_string() ? requested.get<std::string>() : "")));
     return;
   }
   std::shared_ptr<Exchange> exchange;
@@ -97,7 +99,8 @@ void StdioTransport::run() {
   session_->wait_idle(options_.drain_timeout);
   for (auto& [id, weak] : modern_calls_) {
     if (auto s = weak.lock()) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       s->wait_idle(std::max(left, std::chrono::milliseconds(0)));
       s->close();
     }

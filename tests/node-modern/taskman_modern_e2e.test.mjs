@@ -73,14 +73,16 @@ async function agentSession(client) {
   const ok = async (name, args) => {
     const r = await call(name, args);
     assert.ok(!r.isError, `${name} failed: ${r.content?.[0]?.text}`);
-    assert.deepEqual(JSON.parse(r.content[0].text), r.structuredContent, `${name}: text block mirrors structuredContent`);
+    assert.deepEqual(JSON.parse(r.content[0].text), r.structuredContent,
+                     `${name}: text block mirrors structuredContent`);
     return r.structuredContent;
   };
 
   const { project } = await ok('create_project', { name: `modern-${Date.now()}-${Math.random()}`, description: 'v2' });
   const pid = project.id;
   const a = (await ok('create_task', { title: 'Write the spec', project_id: pid, priority: 'high' })).task;
-  const b = (await ok('create_task', { title: 'Build it', project_id: pid, priority: 'urgent', depends_on: [a.id] })).task;
+  const b = (await ok('create_task', { title: 'Build it', project_id: pid, priority: 'urgent',
+                                       depends_on: [a.id] })).task;
   const c = (await ok('create_task', { title: 'Polish', project_id: pid, priority: 'low' })).task;
   assert.deepEqual(b.depends_on, [a.id]);
 
