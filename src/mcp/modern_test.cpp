@@ -254,3 +254,32 @@ TEST(ModernStdio, ADiscoverProbeLeavesInitializeOpen) {
 
 }  // namespace
 }  // namespace taskman::mcp
+
+namespace taskman::mcp {
+namespace {
+
+TEST(ModernStdio, CancellationByRequestIdReachesTheCall) {
+  Server server(ServerOptions{});
+  bool cancelled = false;
+  server.add_tool(named_tool("wait"), [&](CallPtr ctx, Json, Reply<Json>) {
+    ctx->on_cancel([&] { cancelled = true; });  // never replies: only the cancellation ends it
+  });
+  const std::string m = R"("_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",)"
+                        R"("io.modelcontextprotocol/clientCapabilities":{}})";
+  std::istringstream in(
+      R"({"jsonrpc":"2.0","id":"w","method":"tools/call","params":{"name":"wait",)" + m + "}}\n" +
+      R"({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"w",)" + m + "}}\n");
+  std::ostringstream out;
+  // At EOF a call still running would hold run() for the whole drain time; the cancelled one does not.
+  StdioOptions options;
+  options.drain_timeout = std::chrono::seconds(30);
+  StdioTransport t(server, in, out, options);
+  const auto start = std::chrono::steady_clock::now();
+  t.run();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_TRUE(cancelled);
+  EXPECT_EQ(out.str(), "");  // a cancelled call is not answered
+}
+
+}  // namespace
+}  // namespace taskman::mcp

@@ -50,9 +50,10 @@ void StdioTransport::handle_line(std::string_view line) {
     return;
   }
   auto& m = std::get<Message>(msg);
-  if (modern::claims_modern(m)) return handle_modern(m);
+  // A cancellation may itself carry the era's _meta: the era's calls are looked up first.
   if (m.kind == MessageKind::kNotification && m.method == "notifications/cancelled" && cancel_modern(m))
     return;
+  if (modern::claims_modern(m)) return handle_modern(m);
   if (m.kind == MessageKind::kRequest && m.method == "initialize" && modern_fixed_) {
     const Json requested = m.params.is_object() ? m.params.value("protocolVersion", Json("")) : Json("");
     write(make_error(m.id,
