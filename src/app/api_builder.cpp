@@ -32,6 +32,11 @@ std::unique_ptr<api::RestApi> build_api(ServiceHost& host, HostedService& s, con
   http::Router router;
   host.add_common_routes(s, router);
   rest->register_routes(router);
+  AdminTargets admin;
+  admin.tokens = cfg.list("API_KEYS");
+  admin.tokens_var = "API_KEYS";
+  host.add_status_routes(s, router, cfg, std::move(admin),
+                         [db = redact_url(cfg.str("DATABASE_URL"))](status::StatusSnapshot& snap) { snap.database = db; });
   s.health.add_check("database", [r = rest.get()] {
     auto st = r->check_database();
     return st ? CheckResult{} : CheckResult{CheckResult::State::kFailed, st.error().message};

@@ -1,6 +1,11 @@
 #include "app/hosted_service.hpp"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <chrono>
+
+#include "core/redact.hpp"
 
 namespace taskman::app {
 
@@ -30,6 +35,30 @@ void ServiceHost::add_common_routes(HostedService& s, http::Router& router) {
   registry_->add_scrape_hook([health = &s.health](metrics::Metrics&) { (void)health->readiness(); });
 }
 
+void ServiceHost::add_status_routes(HostedService& s, http::Router& router, const config::Config& cfg,
+                                    AdminTargets targets, std::function<void(status::StatusSnapshot&)> fill) {
+  if (!s.status) s.status = std::make_unique<StatusBoard>(s.name, cfg.str("TRACE_UI_URL"));
+  const bool exporting = cfg.boolean("ENABLE_TRACING");
+  s.status->set_filler([&s, exporting, fill = std::move(fill)](status::StatusSnapshot& snap) {
+    snap.log_level = log::level_name(s.sink->level());
+    if (auto st = s.exporter_stats ? s.exporter_stats() : std::nullopt) {
+      snap.exporter.enabled = exporting;
+      snap.exporter.queue_size = st->queue_size;
+      snap.exporter.exported = st->spans_exported;
+      snap.exporter.dropped = st->spans_dropped;
+      snap.exporter.export_failed = st->spans_export_failed;
+    }
+    if (fill) fill(snap);
+  });
+  targets.sink = s.sink;
+  targets.logger = s.logger.get();
+  targets.registry = registry_;
+  // The very path SIGTERM takes (services.cpp waits for it with sigwait), so an admin drain and a
+  // supervisor's stop behave the same.
+  targets.drain = [] { kill(getpid(), SIGTERM); };
+  register_status_routes(router, *s.status, std::move(targets));
+}
+
 void ServiceHost::start(HostedService& s, http::Router router, http::ServerOptions opts) {
   const auto port = opts.port;
   s.server = std::make_unique<http::Server>(pool_, std::move(opts), std::move(router), *s.logger);
@@ -38,6 +67,7 @@ void ServiceHost::start(HostedService& s, http::Router router, http::ServerOptio
     s.server->add_observer(s.http_tracing.get());  // first: later observers and handlers see the span
   }
   if (http_metrics_) s.server->add_observer(http_metrics_.get());
+  if (s.status) s.server->add_observer(s.status.get());
   s.server->start();
   if (s.http_tracing) s.http_tracing->set_port(s.server->port());
 }

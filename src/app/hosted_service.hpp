@@ -2,16 +2,21 @@
 // One HTTP-facing service of the process (taskman-api, taskman-mcp) and what every such service
 // shares: its logger and tracer, /health, /metrics, the request observers, the server itself.
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "app/health.hpp"
+#include "app/status_board.hpp"
+#include "app/status_routes.hpp"
 #include "app/telemetry.hpp"
 #include "config/config.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "log/log.hpp"
 #include "metrics/metrics.hpp"
+#include "tracing/batch_processor.hpp"
 
 namespace taskman::app {
 
@@ -19,9 +24,13 @@ struct HostedService {
   std::string name;      // service.name and the logger's name
   std::string host_var;  // the configuration variable naming the bind address
   std::unique_ptr<log::Logger> logger;
+  log::Sink* sink = nullptr;  // shared by every service; the admin log-level action sets its level
   tracing::Tracer* tracer = nullptr;  // disabled (propagation only) when tracing is off
   std::unique_ptr<HttpTracingObserver> http_tracing;
+  // The exporter's counters behind `tracer`; nullopt when nothing is exported.
+  std::function<std::optional<tracing::BatchStats>()> exporter_stats;
   Health health;
+  std::unique_ptr<StatusBoard> status;   // null for MCP over stdio (no HTTP server to show it on)
   std::unique_ptr<http::Server> server;  // null for MCP over stdio
 };
 
@@ -36,6 +45,11 @@ class ServiceHost {
 
   // /health/* always; /metrics and health-check metrics when metrics are on.
   void add_common_routes(HostedService& s, http::Router& router);
+  // Creates s.status and serves /status, /status.json and the admin actions on `router`. `fill` adds
+  // the service's own live views to each snapshot; the targets' sink, logger, drain and registry
+  // are filled in here.
+  void add_status_routes(HostedService& s, http::Router& router, const config::Config& cfg, AdminTargets targets,
+                         std::function<void(status::StatusSnapshot&)> fill = {});
   // Creates and starts s.server; the tracing observer goes first so later observers see the span.
   void start(HostedService& s, http::Router router, http::ServerOptions opts);
 

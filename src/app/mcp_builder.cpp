@@ -22,6 +22,46 @@ CheckResult breaker_check(const client::BackendClient& c) {
   return r;
 }
 
+// The backend client's breaker, cache and bulkhead and the transport's sessions, for the status page.
+void fill_resilience(status::StatusSnapshot& snap, client::BackendClient& c, const mcp::HttpTransport& t) {
+  const auto b = c.breaker();
+  const auto& opts = c.options();
+  status::BreakerView bv;
+  bv.state = resilience::breaker_state_name(b.state);
+  bv.mode = resilience::breaker_mode_name(b.mode);
+  bv.enabled = b.enabled;
+  bv.error_percent = b.error_percent;
+  bv.calls_in_window = b.calls_in_window;
+  bv.failures_in_window = b.failures_in_window;
+  bv.window_ms = opts.breaker.rolling_window_ms;
+  bv.threshold_percent = opts.breaker.error_threshold_percent;
+  bv.time_until_half_open_ms = b.time_until_half_open_ms;
+  snap.breaker = std::move(bv);
+  const auto& cache = c.cache_control();
+  const auto cs = cache.stats();
+  status::CacheView cv;
+  cv.enabled = cache.options().enabled;
+  cv.entries = cs.entries;
+  cv.max_size = cache.options().max_size;
+  cv.ttl_ms = cache.options().ttl_ms;
+  cv.hits = cs.hits;
+  cv.misses = cs.misses;
+  cv.stale = cs.stale;
+  cv.oldest_age_ms = cache.oldest_age_ms();
+  cv.evictions = {{"lru", cs.evicted_lru},
+                  {"ttl", cs.evicted_ttl},
+                  {"invalidated", cs.evicted_invalidated},
+                  {"purged", cs.evicted_purged}};
+  snap.cache = std::move(cv);
+  snap.bulkhead = status::BulkheadView{c.bulkhead().in_flight(), c.bulkhead().capacity(), c.bulkhead().rejected_total()};
+  status::McpView mv;
+  for (auto& r : t.sessions_by_revision()) {
+    mv.sessions += r.sessions;
+    mv.revisions.push_back({std::move(r.revision), r.sessions, r.open_streams});
+  }
+  snap.mcp = std::move(mv);
+}
+
 }  // namespace
 
 client::BackendClientOptions client_options(const config::Config& cfg, std::string endpoint) {
@@ -56,15 +96,31 @@ McpService build_mcp(ServiceHost& host, HostedService& s, const config::Config& 
       "A shared task list. Use next_task to pick work, update_task to change status, add_comment to leave "
       "notes, list_tasks with filters to look around. Errors say what to fix and carry a request_id.";
   m.server = std::make_unique<mcp::Server>(mo);
+  // Over HTTP the service has a status page; its board exists before the hooks that feed it.
+  StatusBoard* board = nullptr;
+  if (!inv.stdio) {
+    s.status = std::make_unique<StatusBoard>(s.name, cfg.str("TRACE_UI_URL"));
+    board = s.status.get();
+  }
   tools::ToolsOptions to;
   to.read_only = cfg.boolean("MCP_READ_ONLY");
-  if (registry != nullptr) {
-    to.on_call = [registry](const std::string& tool, const char* outcome, double secs) {
-      registry->mcp_tool_call(tool, outcome, secs);
+  if (registry != nullptr || board != nullptr) {
+    to.on_call = [registry, board](const std::string& tool, const char* outcome, double secs) {
+      if (registry != nullptr) registry->mcp_tool_call(tool, outcome, secs);
+      if (board != nullptr) board->record_tool(tool, outcome, secs);
     };
   }
   tools::register_task_tools(*m.server, *m.backend_client, to);
-  install_mcp_telemetry(*m.server, s.tracer, registry, inv.stdio ? "pipe" : "tcp");
+  mcp::CallObserver also;
+  if (board != nullptr) {
+    also = [board](const mcp::CallContext& c, const mcp::CallOutcome& o) { board->record_mcp_call(c, o); };
+    m.backend_client->breaker_control().add_listener(
+        [board](resilience::BreakerState from, resilience::BreakerState to, resilience::TransitionReason why) {
+          board->record_transition(resilience::breaker_state_name(from), resilience::breaker_state_name(to),
+                                   resilience::transition_reason_name(why));
+        });
+  }
+  install_mcp_telemetry(*m.server, s.tracer, registry, inv.stdio ? "pipe" : "tcp", std::move(also));
   if (registry != nullptr) {
     registry->add_scrape_hook(
         [srv = m.server.get()](metrics::Metrics& reg) { reg.mcp_sessions_active(srv->session_count()); });
@@ -80,6 +136,15 @@ McpService build_mcp(ServiceHost& host, HostedService& s, const config::Config& 
     http::Router router;
     host.add_common_routes(s, router);
     m.http->register_routes(router);
+    AdminTargets admin;
+    admin.breaker = &m.backend_client->breaker_control();
+    admin.cache = &m.backend_client->cache_control();
+    admin.tokens = cfg.list("MCP_AUTH_TOKENS");
+    admin.tokens_var = "MCP_AUTH_TOKENS";
+    host.add_status_routes(s, router, cfg, std::move(admin),
+                           [c = m.backend_client.get(), t = m.http.get()](status::StatusSnapshot& snap) {
+                             fill_resilience(snap, *c, *t);
+                           });
     auto opts = server_options(cfg, cfg.str("HOST"), cfg.integer("PORT"));
     opts.bearer_tokens = cfg.list("MCP_AUTH_TOKENS");
     opts.auth_path_prefix = "/mcp";

@@ -46,7 +46,9 @@ std::unique_ptr<HostedService> new_service(std::string name, std::string host_va
   s->name = std::move(name);
   s->host_var = std::move(host_var);
   s->logger = std::make_unique<log::Logger>(s->name, sink);
+  s->sink = &sink;
   s->tracer = tracing.make_tracer(s->name, *s->logger);
+  s->exporter_stats = [&tracing, tracer = s->tracer] { return tracing.stats_for(tracer); };
   return s;
 }
 

@@ -40,7 +40,7 @@ void HttpTracingObserver::on_request_end(const http::Request& req, int status, s
 }
 
 void install_mcp_telemetry(mcp::Server& server, tracing::Tracer* tracer, metrics::Metrics* metrics,
-                           const char* transport) {
+                           const char* transport, mcp::CallObserver also) {
   namespace sc = tracing::semconv;
   if (tracer != nullptr) {
     server.set_call_start_hook([tracer, transport](mcp::CallContext& c) {
@@ -75,7 +75,9 @@ void install_mcp_telemetry(mcp::Server& server, tracing::Tracer* tracer, metrics
       c.set_telemetry(std::move(span));
     });
   }
-  server.set_call_observer([metrics](const mcp::CallContext& c, const mcp::CallOutcome& outcome) {
+  server.set_call_observer([metrics, also = std::move(also)](const mcp::CallContext& c,
+                                                             const mcp::CallOutcome& outcome) {
+    if (also) also(c, outcome);
     if (metrics != nullptr) {
       metrics->mcp_request(std::string(mcp::method_label(c.method())), mcp::CallOutcome::name(outcome.kind));
     }

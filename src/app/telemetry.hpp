@@ -37,8 +37,9 @@ class HttpTracingObserver final : public http::RequestObserver {
 // MCP request spans (gen-ai/mcp semantic conventions: "tools/call create_task", kind SERVER) that
 // continue params._meta.traceparent or else the HTTP request's span, and mcp_requests_total.
 // Either may be null. `transport` is network.transport: "tcp" (HTTP) or "pipe" (stdio).
+// `also` (may be empty) sees every request's end too (the status page's recent lists).
 void install_mcp_telemetry(mcp::Server& server, tracing::Tracer* tracer, metrics::Metrics* metrics,
-                           const char* transport);
+                           const char* transport, mcp::CallObserver also = {});
 
 // GET /metrics in the text format 0.0.4.
 void register_metrics_route(http::Router& router, metrics::Metrics& m);

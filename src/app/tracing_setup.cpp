@@ -47,6 +47,13 @@ tracing::Tracer* TracingSetup::make_tracer(const std::string& service, log::Logg
   return &runtimes_.back()->tracer();
 }
 
+std::optional<tracing::BatchStats> TracingSetup::stats_for(const tracing::Tracer* tracer) const {
+  for (const auto& rt : runtimes_) {
+    if (&rt->tracer() == tracer) return rt->stats();
+  }
+  return std::nullopt;
+}
+
 void TracingSetup::shutdown(TimePoint deadline, const Clock& clock, log::Logger& logger) {
   for (auto& rt : runtimes_) {
     const auto left = std::max(std::chrono::milliseconds(0),

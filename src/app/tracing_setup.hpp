@@ -5,6 +5,7 @@
 // unless ENABLE_TRACING or OTEL_DEBUG asks for spans.
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,9 @@ class TracingSetup {
   // A tracer exporting as `service`, or the propagation-only tracer when tracing is off (never null).
   // Lives as long as this object.
   tracing::Tracer* make_tracer(const std::string& service, log::Logger& logger);
+  // The exporter's counters of the runtime behind `tracer` (make_tracer's result); nullopt for the
+  // propagation-only tracer. Safe once wiring is done (runtimes_ no longer changes).
+  std::optional<tracing::BatchStats> stats_for(const tracing::Tracer* tracer) const;
   // Flushes every runtime within what is left until `deadline`; warns when spans were left.
   void shutdown(TimePoint deadline, const Clock& clock, log::Logger& logger);
 

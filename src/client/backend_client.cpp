@@ -206,9 +206,10 @@ void BackendClient::attempt(std::shared_ptr<Op> op) {
     trace_event(*op, "circuit_breaker", "circuit_breaker.rejected",
                 {{"reason", reason}, {"retry_after_ms", std::to_string(admission.retry_after_ms)}});
     Error e = Error::make(ErrorCode::kUnavailable,
-                          std::string("circuit ") + (admission.reason == resilience::RejectReason::kOpen
-                                                         ? "open"
-                                                         : "half-open (a probe is in flight)") +
+                          std::string("circuit ") +
+                              (admission.reason == resilience::RejectReason::kOpen         ? "open"
+                               : admission.reason == resilience::RejectReason::kForcedOpen ? "forced open by an operator"
+                                                                                           : "half-open (a probe is in flight)") +
                               (op->last_problem.empty() ? "" : " (last attempt: " + op->last_problem + ")"));
     e.retry_after_ms = admission.retry_after_ms;
     finish_failure(op, std::move(e));

@@ -59,6 +59,10 @@ class BackendClient final : public Backend {
   resilience::BreakerSnapshot breaker() const { return breaker_.snapshot(); }
   const resilience::FallbackCache& cache() const { return cache_; }
   const BackendClientOptions& options() const { return options_; }
+  // For the operator's admin actions (force the breaker, purge the cache) and the status page.
+  resilience::CircuitBreaker& breaker_control() { return breaker_; }
+  resilience::FallbackCache& cache_control() { return cache_; }
+  const resilience::Bulkhead& bulkhead() const { return bulkhead_; }
 
  private:
   struct Op;

@@ -52,6 +52,7 @@ const std::vector<Var> kSchema = {
   {"MCP_MAX_SESSIONS", Type::kInt, "10000", "Most MCP sessions open at once.", 1, 1000000},
   {"MCP_READ_ONLY", Type::kBool, "false", "Expose only read-only tools."},
   {"MCP_STATELESS", Type::kBool, "false", "Streamable HTTP without sessions, so any instance behind a load balancer can answer any request (GET/DELETE /mcp: 405)."},
+  {"TRACE_UI_URL", Type::kLinkUrl, "", "Trace view the status page links trace ids to; a trace_id placeholder in braces is replaced, else /trace/<id> is appended (Jaeger)."},
 };
 // clang-format on
 
@@ -168,6 +169,7 @@ std::string describe_rule(const Var& var) {
     case Type::kDatabaseUrl: return "sqlite:<path> or postgres://user:password@host:port/db";
     case Type::kOrigins: return "comma-separated origins like https://app.example.com";
     case Type::kTokens: return "comma-separated tokens of 16 or more printable characters without spaces";
+    case Type::kLinkUrl: return "an http:// or https:// URL";
   }
   return "a value";
 }
@@ -230,6 +232,9 @@ std::optional<std::string> check_value(const Var& var, std::string_view value) {
           if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return rule;
         }
       }
+      return std::nullopt;
+    case Type::kLinkUrl:
+      if (!valid_http_url(value, true)) return rule;
       return std::nullopt;
   }
   return rule;
@@ -354,7 +359,8 @@ Result<Config> Config::load(const Inputs& inputs) {
     if (auto it = inputs.flags.find(std::string(var.name)); it != inputs.flags.end()) {
       e = {it->second, Source::kFlag, true};
     }
-    if (e.set && !(e.value.empty() && (var.type == Type::kOrigins || var.type == Type::kTokens))) {
+    if (e.set && !(e.value.empty() && (var.type == Type::kOrigins || var.type == Type::kTokens ||
+                                             var.type == Type::kLinkUrl))) {
       if (auto problem = check_value(var, e.value)) {
         std::string shown = var.secret ? "<redacted>" : json_quote(shown_value(var, e.value));
         errors.push_back({std::string(var.name), shown + ": " + *problem});

@@ -14,7 +14,8 @@
 
 namespace taskman::config {
 
-enum class Type { kString, kInt, kPort, kBool, kEnum, kUrl, kHost, kDatabaseUrl, kOrigins, kTokens };
+// kLinkUrl: an http(s) URL the process never connects to (a link it shows), so https is fine in any build.
+enum class Type { kString, kInt, kPort, kBool, kEnum, kUrl, kHost, kDatabaseUrl, kOrigins, kTokens, kLinkUrl };
 
 struct Var {
   std::string_view name;

@@ -92,6 +92,24 @@ TEST(Config, EachRuleCanFail) {
   }
 }
 
+TEST(Config, TraceUiUrlIsAnHttpOrHttpsLinkAndOptional) {
+  auto unset = Config::from_map({});
+  ASSERT_TRUE(unset);
+  EXPECT_EQ(unset->str("TRACE_UI_URL"), "");
+  EXPECT_TRUE(Config::from_map({{"TRACE_UI_URL", ""}}));
+  for (const char* good : {"http://localhost:16686/trace/{trace_id}", "https://jaeger.example.com",
+                           "http://tempo:3000/explore?trace={trace_id}"}) {
+    auto cfg = Config::from_map({{"TRACE_UI_URL", good}});
+    ASSERT_TRUE(cfg) << good;
+    EXPECT_TRUE(check_supported(*cfg)) << good;  // a link, never connected to: https is fine
+  }
+  for (const char* bad : {"ftp://x/trace", "localhost:16686", "http://", "http://x/<script>"}) {
+    auto cfg = Config::from_map({{"TRACE_UI_URL", bad}});
+    ASSERT_FALSE(cfg) << bad;
+    EXPECT_EQ(problem_fields(cfg), std::vector<std::string>{"TRACE_UI_URL"});
+  }
+}
+
 TEST(Config, SecretsAreNeverPrinted) {
   auto bad = Config::from_map({{"MCP_AUTH_TOKENS", "tiny-secret"}});
   ASSERT_FALSE(bad);

@@ -4,6 +4,7 @@
 // the request context (request id, trace and span ids, session) is passed explicitly at each
 // call and attached by the logger, so call sites never repeat those fields.
 // Thread-safe: lines are written whole under one mutex.
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -53,8 +54,10 @@ class Sink {
   ~Sink();
   Sink(const Sink&) = delete;
   Sink& operator=(const Sink&) = delete;
-  Level level() const { return level_; }
-  void set_level(Level level) { level_ = level; }
+  // Atomic, so an operator can change it at runtime (POST /admin/log-level) while every thread logs;
+  // relaxed: a line racing the change may use either level.
+  Level level() const { return level_.load(std::memory_order_relaxed); }
+  void set_level(Level level) { level_.store(level, std::memory_order_relaxed); }
   Format format() const { return format_; }
   void write_line(std::string_view line, Level level);
   void flush();
@@ -62,7 +65,7 @@ class Sink {
  private:
   std::mutex mu_;
   std::FILE* out_;
-  Level level_;
+  std::atomic<Level> level_;
   Format format_;
   bool dirty_ = false;  // guarded by mu_
   std::condition_variable stop_cv_;

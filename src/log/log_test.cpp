@@ -70,6 +70,28 @@ TEST(Log, LevelFiltering) {
   EXPECT_FALSE(parse_level("loud"));
 }
 
+TEST(Log, LevelChangesAtRuntimeForEveryLoggerOfTheSink) {
+  std::FILE* f = std::tmpfile();
+  ASSERT_NE(f, nullptr);
+  Sink sink(f, Level::kInfo, Format::kJson);
+  Logger a("a", sink);
+  Logger b("b", sink);
+  a.debug("hidden");
+  sink.set_level(Level::kDebug);
+  EXPECT_EQ(sink.level(), Level::kDebug);
+  EXPECT_TRUE(b.enabled(Level::kDebug));
+  b.debug("shown");
+  sink.set_level(Level::kError);
+  a.warn("hidden too");
+  sink.flush();
+  std::rewind(f);
+  std::string text(4096, '\0');
+  text.resize(std::fread(text.data(), 1, text.size(), f));
+  std::fclose(f);
+  EXPECT_EQ(text.find("hidden"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"msg\":\"shown\""), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace taskman::log
 

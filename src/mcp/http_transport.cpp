@@ -79,6 +79,27 @@ std::size_t HttpTransport::session_count() const {
   return sessions_.size();
 }
 
+std::vector<HttpTransport::RevisionCount> HttpTransport::sessions_by_revision() const {
+  std::map<std::string, RevisionCount> by;
+  std::lock_guard lock(mu_);
+  for (const auto& [id, hs] : sessions_) {
+    (void)id;
+    const std::string rev = hs->session ? hs->session->protocol_version() : std::string();
+    RevisionCount& c = by[rev];
+    c.revision = rev;
+    ++c.sessions;
+    std::lock_guard session_lock(hs->mu);
+    if (hs->get_stream && !hs->get_stream->closed()) ++c.open_streams;
+    for (const auto& [stream, exchange] : hs->exchanges) {
+      (void)stream;
+      if (!exchange.expired()) ++c.open_streams;
+    }
+  }
+  std::vector<RevisionCount> out;
+  for (auto& [rev, c] : by) out.push_back(std::move(c));
+  return out;
+}
+
 void HttpTransport::close_all() {
   std::map<std::string, std::shared_ptr<HttpSession>, std::less<>> all;
   {

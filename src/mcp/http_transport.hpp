@@ -50,6 +50,14 @@ class HttpTransport {
 
   void register_routes(http::Router& router);
   std::size_t session_count() const;
+  // Sessions and open streams (GET event streams plus POST answers still streaming) per negotiated
+  // protocol revision ("" before initialize), for the status page.
+  struct RevisionCount {
+    std::string revision;
+    std::size_t sessions = 0;
+    std::size_t open_streams = 0;
+  };
+  std::vector<RevisionCount> sessions_by_revision() const;
   // Ends every session and closes open streams (graceful shutdown).
   void close_all();
   // Drops sessions idle for longer than the TTL; returns how many. Also done on each request.

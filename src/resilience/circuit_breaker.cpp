@@ -27,8 +27,22 @@ const char* reject_reason_name(RejectReason reason) {
       return "open";
     case RejectReason::kHalfOpenBusy:
       return "half_open_busy";
+    case RejectReason::kForcedOpen:
+      return "forced_open";
   }
   return "";
+}
+
+const char* breaker_mode_name(BreakerMode mode) {
+  switch (mode) {
+    case BreakerMode::kAuto:
+      return "auto";
+    case BreakerMode::kForcedOpen:
+      return "forced_open";
+    case BreakerMode::kForcedClosed:
+      return "forced_closed";
+  }
+  return "auto";
 }
 
 const char* transition_reason_name(TransitionReason reason) {
@@ -43,11 +57,22 @@ const char* transition_reason_name(TransitionReason reason) {
       return "probe_failed";
     case TransitionReason::kProbeLost:
       return "probe_lost";
+    case TransitionReason::kForcedOpen:
+      return "forced_open";
+    case TransitionReason::kForcedClosed:
+      return "forced_closed";
+    case TransitionReason::kOperatorAuto:
+      return "operator_auto";
   }
   return "";
 }
 
 Error rejection_error(const Admission& rejected) {
+  if (rejected.reason == RejectReason::kForcedOpen) {
+    return Error::make(ErrorCode::kUnavailable,
+                       "the task backend is not being called: circuit forced open by an operator; nothing was "
+                       "changed, retry after the operator sets the breaker back to automatic");
+  }
   // Whole seconds, rounded up, read better in a message than milliseconds; the exact value is in
   // retry_after_ms.
   const std::int64_t seconds = (std::max<std::int64_t>(0, rejected.retry_after_ms) + 999) / 1000;
@@ -97,6 +122,10 @@ CircuitBreaker::CircuitBreaker(CircuitBreakerOptions options, const Clock& clock
 
 Admission CircuitBreaker::admit() {
   Admission a;
+  if (mode_.load(std::memory_order_acquire) == BreakerMode::kForcedOpen) {
+    a.reason = RejectReason::kForcedOpen;
+    return a;
+  }
   if (!options_.enabled) {
     a.allowed = true;
     a.token.counted = false;
@@ -108,6 +137,12 @@ Admission CircuitBreaker::admit() {
     const std::int64_t now = clock_.now_ms();
     settle_lost_probe(now);
     // Lazy OPEN -> HALF_OPEN: no timer thread; the first caller after the reset timeout becomes the probe.
+    // Re-checked under the lock: set_mode() may have forced it open since the unlocked read.
+    const BreakerMode mode = mode_.load(std::memory_order_relaxed);
+    if (mode == BreakerMode::kForcedOpen) {
+      a.reason = RejectReason::kForcedOpen;
+      return a;
+    }
     if (state_ == BreakerState::kOpen && now - opened_at_ms_ >= options_.reset_timeout_ms) {
       transition(BreakerState::kHalfOpen, TransitionReason::kResetTimeout, now);
     }
@@ -174,7 +209,9 @@ bool CircuitBreaker::record(const BreakerToken& token, Outcome outcome) {
         window_totals(now, successes, failures);
         const std::int64_t calls = successes + failures;
         // docs/resilience.md#threshold-comparison: >= (opossum uses >), so threshold 100 means "every call failed", not "never".
-        if (calls >= std::max<std::int64_t>(1, options_.volume_threshold) &&
+        // Forced closed: still counted (the status page shows the error rate) but never opens.
+        if (mode_.load(std::memory_order_relaxed) == BreakerMode::kAuto &&
+            calls >= std::max<std::int64_t>(1, options_.volume_threshold) &&
             failures * 100 >= static_cast<std::int64_t>(options_.error_threshold_percent) * calls) {
           transition(BreakerState::kOpen, TransitionReason::kErrorThreshold, now);
         }
@@ -207,13 +244,47 @@ bool CircuitBreaker::record(const BreakerToken& token, Outcome outcome) {
   return counted;
 }
 
+void CircuitBreaker::set_mode(BreakerMode mode) {
+  bool deliver = false;
+  {
+    std::lock_guard lock(mu_);
+    const BreakerMode before = mode_.load(std::memory_order_relaxed);
+    if (before == mode) return;
+    mode_.store(mode, std::memory_order_release);
+    const std::int64_t now = clock_.now_ms();
+    switch (mode) {
+      case BreakerMode::kForcedOpen:
+        if (state_ != BreakerState::kOpen) {
+          transition(BreakerState::kOpen, TransitionReason::kForcedOpen, now);
+        } else {
+          ++generation_;  // outcomes of calls admitted before the override must not count after it
+        }
+        break;
+      case BreakerMode::kForcedClosed:
+        if (state_ != BreakerState::kClosed) {
+          transition(BreakerState::kClosed, TransitionReason::kForcedClosed, now);
+        }
+        break;
+      case BreakerMode::kAuto:
+        if (state_ != BreakerState::kClosed) {
+          transition(BreakerState::kClosed, TransitionReason::kOperatorAuto, now);
+        } else {
+          reset_window();  // what was counted while forced closed must not open it at once
+        }
+        break;
+    }
+    deliver = claim_delivery();
+  }
+  if (deliver) deliver_transitions();
+}
+
 void CircuitBreaker::add_listener(TransitionListener listener) {
   std::lock_guard lock(mu_);
   listeners_.push_back(std::move(listener));
 }
 
 BreakerState CircuitBreaker::state() const {
-  if (!options_.enabled) return BreakerState::kClosed;
+  if (!options_.enabled && mode() != BreakerMode::kForcedOpen) return BreakerState::kClosed;
   std::lock_guard lock(mu_);
   return state_;
 }
@@ -223,12 +294,13 @@ BreakerSnapshot CircuitBreaker::snapshot() const {
   s.enabled = options_.enabled;
   std::lock_guard lock(mu_);
   const std::int64_t now = clock_.now_ms();
-  s.state = options_.enabled ? state_ : BreakerState::kClosed;
+  s.mode = mode_.load(std::memory_order_relaxed);
+  s.state = options_.enabled || s.mode == BreakerMode::kForcedOpen ? state_ : BreakerState::kClosed;
   std::int64_t successes = 0;
   window_totals(now, successes, s.failures_in_window);
   s.calls_in_window = successes + s.failures_in_window;
   s.error_percent = s.calls_in_window == 0 ? 0.0 : 100.0 * s.failures_in_window / s.calls_in_window;
-  if (options_.enabled && state_ == BreakerState::kOpen) {
+  if (options_.enabled && state_ == BreakerState::kOpen && s.mode == BreakerMode::kAuto) {
     s.time_until_half_open_ms = std::max<std::int64_t>(0, opened_at_ms_ + options_.reset_timeout_ms - now);
   }
   s.probe_in_flight = state_ == BreakerState::kHalfOpen && probe_ticket_ != 0;

@@ -3,6 +3,7 @@
 // failures; the breaker opens when failures reach error_threshold_percent of at least volume_threshold
 // calls, stays OPEN for reset_timeout_ms, then lets exactly one probe through (HALF_OPEN) whose outcome
 // closes or re-opens it. Pure logic over an injected Clock: no timers, no threads.
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -20,12 +21,27 @@ enum class BreakerState { kClosed, kOpen, kHalfOpen };
 const char* breaker_state_name(BreakerState state);
 
 // Why admit() turned a call away; also the `reason` label of circuit_breaker_rejections_total.
-enum class RejectReason { kNone, kOpen, kHalfOpenBusy };
-const char* reject_reason_name(RejectReason reason);  // "" | "open" | "half_open_busy"
+enum class RejectReason { kNone, kOpen, kHalfOpenBusy, kForcedOpen };
+const char* reject_reason_name(RejectReason reason);  // "" | "open" | "half_open_busy" | "forced_open"
+
+// An operator's override (Hystrix's forceOpen/forceClosed): kAuto is the normal state machine;
+// kForcedOpen rejects every call; kForcedClosed admits every call and never opens.
+enum class BreakerMode { kAuto, kForcedOpen, kForcedClosed };
+const char* breaker_mode_name(BreakerMode mode);  // "auto" | "forced_open" | "forced_closed"
 
 // Why a transition happened, for the warn log line and span events (a bounded set).
-enum class TransitionReason { kErrorThreshold, kResetTimeout, kProbeSucceeded, kProbeFailed, kProbeLost };
-// "error_threshold" | "reset_timeout" | "probe_succeeded" | "probe_failed" | "probe_lost"
+enum class TransitionReason {
+  kErrorThreshold,
+  kResetTimeout,
+  kProbeSucceeded,
+  kProbeFailed,
+  kProbeLost,
+  kForcedOpen,    // an operator forced it open
+  kForcedClosed,  // an operator forced it closed
+  kOperatorAuto,  // an operator handed it back to the state machine (it restarts CLOSED, clean window)
+};
+// "error_threshold" | "reset_timeout" | "probe_succeeded" | "probe_failed" | "probe_lost" |
+// "forced_open" | "forced_closed" | "operator_auto"
 const char* transition_reason_name(TransitionReason reason);
 
 struct CircuitBreakerOptions {
@@ -62,12 +78,14 @@ struct Admission {
 };
 
 // The error an agent sees when the breaker turns a call away (docs/resilience.md#circuit-breaker: writes fail fast with a clear
-// message): ErrorCode::kUnavailable (503) with retry_after_ms set from the admission.
+// message): ErrorCode::kUnavailable (503) with retry_after_ms set from the admission. A forced-open
+// rejection says an operator did it and carries no retry hint (nobody knows when they will undo it).
 Error rejection_error(const Admission& rejected);
 
 // Point-in-time view for /health/ready detail and the state gauge.
 struct BreakerSnapshot {
   BreakerState state = BreakerState::kClosed;
+  BreakerMode mode = BreakerMode::kAuto;
   bool enabled = true;
   std::int64_t calls_in_window = 0;  // successes + failures in the rolling window
   std::int64_t failures_in_window = 0;
@@ -104,6 +122,14 @@ class CircuitBreaker {
   // The call says nothing about the backend's health (cancelled by our caller, never sent). A probe
   // reported this way frees the probe slot; the breaker stays HALF_OPEN and the next admit() probes.
   bool record_ignored(const BreakerToken& token);
+
+  // The operator's override. Forcing open or closed moves the state there at once (a transition with
+  // reason forced_open/forced_closed, so listeners and the state gauge follow); kAuto from a forced
+  // mode restarts the state machine CLOSED with a clean window (reason operator_auto): if the backend
+  // is still failing, the error threshold re-opens it. Setting the current mode again changes nothing.
+  // Applies even to a disabled breaker (an operator's "stop calling the backend" switch).
+  void set_mode(BreakerMode mode);
+  BreakerMode mode() const { return mode_.load(std::memory_order_acquire); }
 
   // Must be called during wiring, before traffic (it takes the lock, so it is safe later too).
   void add_listener(TransitionListener listener);
@@ -151,6 +177,8 @@ class CircuitBreaker {
   std::uint64_t next_ticket_ = 1;
   std::int64_t probe_started_ms_ = 0;
   std::uint64_t stale_outcomes_ = 0;
+  // Written under mu_; atomic so a disabled breaker's admit() can read it without the lock.
+  std::atomic<BreakerMode> mode_{BreakerMode::kAuto};
   std::vector<TransitionListener> listeners_;
   std::vector<Transition> pending_;  // transitions not yet delivered
   bool delivering_ = false;          // a thread is draining pending_

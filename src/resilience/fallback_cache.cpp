@@ -74,8 +74,31 @@ const char* eviction_reason_name(EvictionReason r) {
       return "ttl";
     case EvictionReason::kInvalidated:
       return "invalidated";
+    case EvictionReason::kPurged:
+      return "purged";
   }
   return "";
+}
+
+bool key_matches(std::string_view pattern, std::string_view key) {
+  // Iterative glob with one backtrack point (the last '*'): linear in practice, no recursion.
+  std::size_t p = 0, k = 0, star = std::string_view::npos, resume = 0;
+  while (k < key.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      resume = k;
+    } else if (p < pattern.size() && pattern[p] == key[k]) {
+      ++p;
+      ++k;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      k = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
 }
 
 namespace {
@@ -161,9 +184,10 @@ std::size_t FallbackCache::erase_if_locked(Pred pred, EvictionReason reason) {
   }
   if (n == 0) return 0;
   stats_.entries = lru_.size();
-  (reason == EvictionReason::kTtl   ? stats_.evicted_ttl
-   : reason == EvictionReason::kLru ? stats_.evicted_lru
-                                    : stats_.evicted_invalidated) += n;
+  (reason == EvictionReason::kTtl      ? stats_.evicted_ttl
+   : reason == EvictionReason::kLru    ? stats_.evicted_lru
+   : reason == EvictionReason::kPurged ? stats_.evicted_purged
+                                       : stats_.evicted_invalidated) += n;
   notify(std::nullopt, reason, n, lru_.size());
   return n;
 }
@@ -218,6 +242,20 @@ std::size_t FallbackCache::invalidate_for_write(std::string_view method, std::st
 void FallbackCache::clear() {
   std::lock_guard lock(mu_);
   erase_if_locked([](const Entry&) { return true; }, EvictionReason::kInvalidated);
+}
+
+std::size_t FallbackCache::purge(std::string_view pattern) {
+  std::lock_guard lock(mu_);
+  return erase_if_locked([&](const Entry& e) { return key_matches(pattern, e.key); }, EvictionReason::kPurged);
+}
+
+std::optional<std::int64_t> FallbackCache::oldest_age_ms() const {
+  std::lock_guard lock(mu_);
+  if (lru_.empty()) return std::nullopt;
+  // Not lru_.back(): a get() makes an entry recent without making it younger.
+  std::int64_t oldest = lru_.front().stored_ms;
+  for (const Entry& e : lru_) oldest = std::min(oldest, e.stored_ms);
+  return std::max<std::int64_t>(0, clock_.now_ms() - oldest);
 }
 
 std::size_t FallbackCache::purge_expired() {

@@ -44,8 +44,12 @@ struct FallbackCacheOptions {
 // Label values: fallback_cache_lookups_total{result} and fallback_cache_evictions_total{reason}.
 enum class LookupResult { kHit, kMiss, kStale };
 const char* lookup_result_name(LookupResult r);  // "hit" | "miss" | "stale" (found but past its TTL)
-enum class EvictionReason { kLru, kTtl, kInvalidated };
-const char* eviction_reason_name(EvictionReason r);  // "lru" | "ttl" | "invalidated"
+enum class EvictionReason { kLru, kTtl, kInvalidated, kPurged };
+const char* eviction_reason_name(EvictionReason r);  // "lru" | "ttl" | "invalidated" | "purged" (an operator)
+
+// Glob match of a cache key: '*' matches any run of characters (slashes too), everything else
+// itself. "/tasks/*" matches "/tasks/42" and "/tasks/42?x=1" but not "/tasks".
+bool key_matches(std::string_view pattern, std::string_view key);
 
 // Hooks for metrics. Called under the cache's lock, so the entries gauge is never set out of order: they
 // must be cheap (a counter increment) and must not call back into the cache. Any may be empty.
@@ -57,7 +61,7 @@ struct FallbackCacheObserver {
 
 struct FallbackCacheStats {
   std::uint64_t hits = 0, misses = 0, stale = 0;
-  std::uint64_t evicted_lru = 0, evicted_ttl = 0, evicted_invalidated = 0;
+  std::uint64_t evicted_lru = 0, evicted_ttl = 0, evicted_invalidated = 0, evicted_purged = 0;
   std::size_t entries = 0;
 };
 
@@ -91,6 +95,11 @@ class FallbackCache {
   // Segment-aware: a write to task 4 keeps /tasks/42. Returns how many entries were dropped.
   std::size_t invalidate_for_write(std::string_view method, std::string_view path);
   void clear();
+  // An operator's purge (POST /admin/cache/purge): drops every entry whose key matches the glob
+  // `pattern` (see key_matches; "*" is everything). Counted as "purged". Returns how many.
+  std::size_t purge(std::string_view pattern);
+  // Age of the entry stored longest ago (O(n), for the status page); nullopt when empty.
+  std::optional<std::int64_t> oldest_age_ms() const;
   // O(n) sweep of expired entries, for an optional periodic timer; get() already never serves them.
   std::size_t purge_expired();
 

@@ -354,3 +354,56 @@ TEST(FallbackCache, ConcurrentUseKeepsTheBoundAndTheIndexConsistent) {
 
 }  // namespace
 }  // namespace taskman::resilience
+
+namespace taskman::resilience {
+namespace {
+
+TEST(FallbackCachePurge, GlobPatterns) {
+  EXPECT_TRUE(key_matches("*", ""));
+  EXPECT_TRUE(key_matches("*", "/tasks/1"));
+  EXPECT_TRUE(key_matches("/tasks/*", "/tasks/42"));
+  EXPECT_TRUE(key_matches("/tasks/*", "/tasks/42/comments?limit=5"));
+  EXPECT_FALSE(key_matches("/tasks/*", "/tasks"));
+  EXPECT_FALSE(key_matches("/tasks/*", "/projects/1"));
+  EXPECT_TRUE(key_matches("/tasks*", "/tasks?status=todo"));
+  EXPECT_TRUE(key_matches("*comments*", "/tasks/7/comments"));
+  EXPECT_TRUE(key_matches("/tasks/4", "/tasks/4"));
+  EXPECT_FALSE(key_matches("/tasks/4", "/tasks/42"));  // no '*': exact
+  EXPECT_TRUE(key_matches("/t*s/*2", "/tasks/42"));
+  EXPECT_FALSE(key_matches("/t*s/*2", "/tasks/43"));
+}
+
+TEST(FallbackCachePurge, ByPatternCountsPurgedAndReportsOldestAge) {
+  ManualClock clock;
+  std::map<EvictionReason, std::size_t> evicted;
+  FallbackCacheObserver obs;
+  obs.on_evict = [&](EvictionReason r, std::size_t n) { evicted[r] += n; };
+  FallbackCacheOptions o;
+  o.max_size = 100;
+  o.ttl_ms = 60000;
+  FallbackCache cache(o, clock, obs);
+  EXPECT_FALSE(cache.oldest_age_ms());
+  cache.put("/tasks", {200, "[]", "application/json", ""});
+  clock.advance_ms(300);
+  cache.put("/tasks/1", {200, "{}", "application/json", ""});
+  cache.put("/tasks/2", {200, "{}", "application/json", ""});
+  cache.put("/projects/1", {200, "{}", "application/json", ""});
+  clock.advance_ms(200);
+  ASSERT_TRUE(cache.get("/tasks"));  // most recently used now, still the oldest stored
+  EXPECT_EQ(cache.oldest_age_ms(), 500);
+  EXPECT_EQ(cache.purge("/tasks/*"), 2u);
+  EXPECT_EQ(cache.size(), 2u);
+  EXPECT_TRUE(cache.get("/tasks"));
+  EXPECT_FALSE(cache.get("/tasks/1"));
+  EXPECT_EQ(cache.stats().evicted_purged, 2u);
+  EXPECT_EQ(evicted[EvictionReason::kPurged], 2u);
+  EXPECT_EQ(cache.purge("*"), 2u);
+  EXPECT_EQ(cache.size(), 0u);
+  EXPECT_FALSE(cache.oldest_age_ms());
+  EXPECT_EQ(cache.stats().evicted_purged, 4u);
+  EXPECT_EQ(cache.stats().evicted_invalidated, 0u);
+  EXPECT_STREQ(eviction_reason_name(EvictionReason::kPurged), "purged");
+}
+
+}  // namespace
+}  // namespace taskman::resilience
