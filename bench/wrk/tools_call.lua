@@ -5,6 +5,8 @@
 --
 -- SESSIONS_FILE  one Mcp-Session-Id per line (initialized by the driver); requests rotate over them.
 --                nginx ignores the header, so the baselines get placeholder ids of the same length.
+--                "-": the per-request era (MCP 2026-07-28): no session; every request carries its
+--                revision and capabilities in params._meta and the Mcp-Method / Mcp-Name headers.
 -- TOOL           tool name, e.g. get_task or create_task.
 -- ARGS           the tool's arguments as JSON; every "@N@" becomes a number unique to the request,
 --                e.g. {"title":"bench @N@"} makes each create_task request create a distinct task.
@@ -23,25 +25,33 @@ function setup(thread)
 end
 
 function init(args)
-  local f = assert(io.open(args[1], "r"), "cannot open sessions file " .. tostring(args[1]))
+  modern = args[1] == "-"
   sessions = {}
-  for line in f:lines() do
-    if #line > 0 then sessions[#sessions + 1] = line end
+  if not modern then
+    local f = assert(io.open(args[1], "r"), "cannot open sessions file " .. tostring(args[1]))
+    for line in f:lines() do
+      if #line > 0 then sessions[#sessions + 1] = line end
+    end
+    f:close()
+    assert(#sessions > 0, "sessions file is empty")
   end
-  f:close()
-  assert(#sessions > 0, "sessions file is empty")
   local tool = assert(args[2], "missing TOOL argument")
+  local meta = ""
+  if modern then
+    meta = '"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28",' ..
+           '"io.modelcontextprotocol/clientCapabilities":{}},'
+  end
   local targs = assert(args[3], "missing ARGS argument")
   local a, b = targs:find("@N@", 1, true)
   -- The request id doubles as the unique number: JSON-RPC ids must be unique among a session's
   -- requests in flight, and both threads share the sessions, so each thread has its own range.
   if a then
-    pre = '{"jsonrpc":"2.0","method":"tools/call","params":{"name":"' .. tool .. '","arguments":' ..
+    pre = '{"jsonrpc":"2.0","method":"tools/call","params":{' .. meta .. '"name":"' .. tool .. '","arguments":' ..
           targs:sub(1, a - 1)
     post = targs:sub(b + 1) .. '},"id":'
   else
-    pre = '{"jsonrpc":"2.0","method":"tools/call","params":{"name":"' .. tool .. '","arguments":' .. targs ..
-          '},"id":'
+    pre = '{"jsonrpc":"2.0","method":"tools/call","params":{' .. meta .. '"name":"' .. tool .. '","arguments":' ..
+          targs .. '},"id":'
     post = nil
   end
   headers = {
@@ -49,6 +59,11 @@ function init(args)
     ["Accept"] = "application/json, text/event-stream",
     ["MCP-Protocol-Version"] = "2025-11-25",
   }
+  if modern then
+    headers["MCP-Protocol-Version"] = "2026-07-28"
+    headers["Mcp-Method"] = "tools/call"
+    headers["Mcp-Name"] = tool
+  end
   n = 0
   bad = 0
   base = tid * 1000000000
@@ -65,7 +80,7 @@ end
 function request()
   n = n + 1
   local id = base + n
-  headers["Mcp-Session-Id"] = sessions[(n + tid) % #sessions + 1]
+  if not modern then headers["Mcp-Session-Id"] = sessions[(n + tid) % #sessions + 1] end
   local body
   if post then
     body = pre .. id .. post .. id .. "}"

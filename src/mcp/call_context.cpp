@@ -1,6 +1,8 @@
 #include "mcp/call_context.hpp"
 
 #include "core/text.hpp"
+#include "mcp/input_required.hpp"
+#include "mcp/modern.hpp"
 #include "mcp/server.hpp"
 
 namespace taskman::mcp {
@@ -24,8 +26,8 @@ CallContext::CallContext(std::shared_ptr<Session> session, std::shared_ptr<Excha
       method_(std::move(method)),
       params_(std::move(params)),
       request_context_(std::move(request_context)) {
-  // Every call has a request id (docs/observability.md: in every log line and every error an agent sees); stdio
-  // and other transports without an HTTP request get a fresh one here.
+  // Every call has a request id (docs/observability.md: in every log line and every error an agent sees);
+  // stdio and other transports without an HTTP request get a fresh one here.
   if (request_context_.request_id.empty()) request_context_.request_id = random_hex(16);
   if (params_.is_object()) {
     auto meta = params_.find("_meta");
@@ -51,8 +53,24 @@ void CallContext::progress(double progress, std::optional<double> total, std::st
   send_related(make_notification("notifications/progress", std::move(params)));
 }
 
+bool CallContext::per_request_era() const {
+  const Revision* r = session_->revision();
+  return r && r->has(Feature::kRequestMeta);
+}
+
+bool CallContext::client_declared(std::string_view capability) const {
+  const Json caps = session_->client_capabilities();
+  return caps.is_object() && caps.contains(capability);
+}
+
+std::string CallContext::seal_state(const Json& state, std::chrono::milliseconds ttl) const {
+  return seal_request_state(state, request_binding(method_, params_), ttl, unix_ms_now());
+}
+
 void CallContext::log(LogLevel level, Json data, std::string logger) {
   const auto threshold = session_->log_level();
+  // The per-request era sends log messages only to a request that named a logLevel in its _meta.
+  if (!threshold && per_request_era()) return;
   // Without logging/setLevel the client has not asked for a threshold: send every level (as the
   // reference SDK does); afterwards only messages at or above it (logging §Log Levels).
   if (threshold && level < *threshold) return;
@@ -62,6 +80,13 @@ void CallContext::log(LogLevel level, Json data, std::string logger) {
 }
 
 void CallContext::request(std::string method, Json params, std::function<void(Result<Json>)> on_answer) {
+  if (per_request_era()) {
+    // No server->client requests in this era: a handler asks through an input_required result.
+    on_answer(
+        Error::make(ErrorCode::kUnavailable, "the client cannot be asked for " + method +
+                                                 " during a call in this revision (answer input_required)"));
+    return;
+  }
   if (const char* cap = capability_for(method); cap && !session_->client_capabilities().contains(cap)) {
     on_answer(Error::make(ErrorCode::kInvalidArgument,
                           std::string("the client did not declare the '") + cap + "' capability"));
@@ -120,6 +145,7 @@ void CallContext::finish(std::variant<Json, RpcError> outcome) {
   } else if (auto* result = std::get_if<Json>(&outcome)) {
     if (result->is_object() && result->value("isError", false) == true)
       summary.kind = CallOutcome::Kind::kToolError;
+    if (per_request_era()) modern::decorate_result(method_, *result, session_->server().server_info());
     response = make_result(id_, std::move(*result));
   } else {
     summary.kind = CallOutcome::Kind::kRpcError;

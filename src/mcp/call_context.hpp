@@ -58,6 +58,18 @@ class CallContext : public std::enable_shared_from_this<CallContext> {
   void set_telemetry(std::shared_ptr<void> state) { telemetry_ = std::move(state); }
   const std::shared_ptr<void>& telemetry() const { return telemetry_; }
 
+  // Answers the request with a JSON-RPC error (a protocol error, not a failed tool), e.g. -32021
+  // when the client did not declare a capability the request needs. Later replies are ignored.
+  void reply_error(RpcError error) { finish(std::move(error)); }
+  // Whether the client declared `capability` (the session's, or this request's in the per-request era).
+  bool client_declared(std::string_view capability) const;
+  // Whether this request is served in the per-request era (2026-07-28 and later).
+  bool per_request_era() const;
+  // input_required (input_required.hpp): the state the retried request carried, already verified
+  // by the server (null on a first attempt), and a sealed state for the next round of this request.
+  const Json& request_state() const { return request_state_; }
+  std::string seal_state(const Json& state, std::chrono::milliseconds ttl = std::chrono::minutes(10)) const;
+
   bool cancelled() const { return cancelled_.load(); }
   // fn runs once when the client cancels this call (at once when it already has).
   void on_cancel(std::function<void()> fn);
@@ -77,6 +89,7 @@ class CallContext : public std::enable_shared_from_this<CallContext> {
   const Json params_;
   Json meta_;
   Json progress_token_;
+  Json request_state_;              // set by the server before the handler runs
   RequestContext request_context_;  // set in the constructor and by the start hook, before any handler
   std::shared_ptr<void> telemetry_;
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

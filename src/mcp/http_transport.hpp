@@ -1,10 +1,11 @@
 #pragma once
-// MCP Streamable HTTP transport (basic/transports §Streamable HTTP, 2025-11-25) as routes on the
-// project's HTTP router: POST (JSON or SSE answers), GET (SSE stream for server->client messages),
-// DELETE (ends a session) at one path. Sessions carry a cryptographically random Mcp-Session-Id,
-// expire after a TTL and are capped in number. Origin/Host validation guards against DNS
-// rebinding (§Security Warning). The socket work is the HTTP server's; this class only maps
-// HTTP requests to protocol messages. Thread-safe.
+// MCP Streamable HTTP transport (basic/transports §Streamable HTTP, 2025-11-25 and 2026-07-28) as
+// routes on the project's HTTP router: POST (JSON or SSE answers), GET (SSE stream for
+// server->client messages), DELETE (ends a session) at one path. Both eras share the endpoint: a
+// request of the per-request era needs no session (http_modern.cpp). Sessions carry a cryptographically
+// random Mcp-Session-Id, expire after a TTL and are capped in number. Origin/Host validation guards against
+// DNS rebinding (§Security Warning). The socket work is the HTTP server's; this class only maps HTTP requests
+// to protocol messages. Thread-safe.
 #include <chrono>
 #include <functional>
 #include <map>
@@ -71,6 +72,10 @@ class HttpTransport {
 
  private:
   void handle_post(http::Request& req, http::Responder responder);
+  // The per-request era (http_modern.cpp): whether `msg` belongs to it (its body names a revision
+  // in _meta, or a modern MCP-Protocol-Version header comes without a session), and its handling.
+  static bool routes_to_modern(const http::Request& req, const Message& msg);
+  void handle_modern_post(http::Request& req, Message msg, http::Responder responder);
   void handle_get(http::Request& req, http::Responder responder);
   void handle_delete(http::Request& req, http::Responder responder);
   // The session named by the request's Mcp-Session-Id, or the error response to send.

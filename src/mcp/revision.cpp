@@ -31,6 +31,13 @@ constexpr std::array<std::string_view, 13> kSessionEraMethods = {
     "completion/complete",
 };
 
+// The client->server requests of the per-request era (2026-07-28): no initialize, ping or
+// logging/setLevel; subscriptions/listen instead of resources/(un)subscribe and the GET stream.
+constexpr std::array<std::string_view, 10> kRequestEraMethods = {
+    "server/discover", "tools/list",   "tools/call",  "resources/list",      "resources/templates/list",
+    "resources/read",  "prompts/list", "prompts/get", "completion/complete", "subscriptions/listen",
+};
+
 constexpr std::uint32_t k20250326 = bits({F::kJsonRpcBatch, F::kToolAnnotations, F::kCompletions});
 constexpr std::uint32_t k20250618 = bits({F::kToolAnnotations, F::kCompletions, F::kStructuredOutput,
                                           F::kElicitation, F::kTitles, F::kProtocolVersionHeader});
@@ -42,6 +49,12 @@ constexpr std::array<Revision, 3> kRevisions = {{
     {"2025-11-25", 3, true, true, kSessionEraMethods, k20251125},
     {"2025-06-18", 2, true, true, kSessionEraMethods, k20250618},
     {"2025-03-26", 1, true, true, kSessionEraMethods, k20250326},
+}};
+
+constexpr std::uint32_t k20260728 = bits({F::kToolAnnotations, F::kCompletions, F::kStructuredOutput,
+                                          F::kTitles, F::kProtocolVersionHeader, F::kRequestMeta});
+constexpr std::array<Revision, 1> kModernRevisions = {{
+    {"2026-07-28", 4, false, false, kRequestEraMethods, k20260728},
 }};
 
 constexpr std::string_view kDefaultHttpRevision = "2025-03-26";
@@ -58,10 +71,18 @@ std::span<const Revision> revisions() { return kRevisions; }
 
 const Revision& latest_revision() { return kRevisions.front(); }
 
+std::span<const Revision> modern_revisions() { return kModernRevisions; }
+
+const Revision* find_modern_revision(std::string_view id) {
+  for (const auto& r : kModernRevisions)
+    if (r.id == id) return &r;
+  return nullptr;
+}
+
 const Revision* find_revision(std::string_view id) {
   for (const auto& r : kRevisions)
     if (r.id == id) return &r;
-  return nullptr;
+  return find_modern_revision(id);
 }
 
 const Revision& negotiate_revision(std::string_view requested) {
@@ -78,6 +99,8 @@ const Revision* revision_for_header(std::optional<std::string_view> header) {
 
 bool is_known_method(std::string_view method) {
   for (const auto& r : kRevisions)
+    if (r.has_method(method)) return true;
+  for (const auto& r : kModernRevisions)
     if (r.has_method(method)) return true;
   return false;
 }

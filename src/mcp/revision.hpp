@@ -24,6 +24,10 @@ enum class Feature : std::uint32_t {
   kTitles = 1u << 5,                 // human-readable `title` beside `name`
   kProtocolVersionHeader = 1u << 6,  // Streamable HTTP MCP-Protocol-Version header on every request
   kSsePriming = 1u << 7,             // an SSE stream starts with an event that has an id and empty data
+  // The per-request era (2026-07-28): every request names its revision and client capabilities in
+  // params._meta, results carry resultType, cacheable results carry ttlMs/cacheScope, server->client
+  // requests become input_required results, subscriptions/listen replaces the GET stream.
+  kRequestMeta = 1u << 8,
 };
 
 struct Revision {
@@ -39,18 +43,23 @@ struct Revision {
   bool has_method(std::string_view method) const;
 };
 
-// Every supported revision, newest first.
+// The session-era revisions (negotiated by initialize), newest first.
 std::span<const Revision> revisions();
 const Revision& latest_revision();
-// The descriptor of `id`, or nullptr when this server does not speak it.
+// The per-request-era revisions (no sessions, no initialize; each request names one in _meta),
+// newest first. server/discover lists them as supportedVersions.
+std::span<const Revision> modern_revisions();
+// The descriptor of `id` in either era, or nullptr when this server does not speak it.
 const Revision* find_revision(std::string_view id);
+// The per-request-era descriptor of `id`, or nullptr.
+const Revision* find_modern_revision(std::string_view id);
 // Lifecycle §Version Negotiation: the requested revision when supported (and it has initialize),
 // else the latest one that has initialize.
 const Revision& negotiate_revision(std::string_view requested);
 // Streamable HTTP §Protocol Version Header: the revision a request's MCP-Protocol-Version header
 // names, 2025-03-26 when the header is absent, nullptr when it names one this server does not speak.
 const Revision* revision_for_header(std::optional<std::string_view> header);
-// Whether any supported revision has `method` (bounded metric labels).
+// Whether any supported revision (either era) has `method` (bounded metric labels).
 bool is_known_method(std::string_view method);
 
 // Text forms of the above, for callers that hold version strings.

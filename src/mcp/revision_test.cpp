@@ -70,7 +70,7 @@ TEST(Revision, MethodsAreListedPerRevision) {
   }
   EXPECT_TRUE(is_known_method("completion/complete"));
   EXPECT_FALSE(is_known_method("nope/nope"));
-  EXPECT_EQ(method_label("server/discover"), "other");
+  EXPECT_EQ(method_label("nope/nope"), "other");
   EXPECT_EQ(method_label("resources/templates/list"), "resources/templates/list");
 }
 

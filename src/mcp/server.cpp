@@ -2,6 +2,11 @@
 
 #include <stdexcept>
 
+#include <algorithm>
+
+#include "mcp/input_required.hpp"
+#include "mcp/modern.hpp"
+
 namespace taskman::mcp {
 namespace {
 
@@ -30,6 +35,9 @@ std::string_view method_label(std::string_view method) {
   for (const auto& r : revisions())
     for (auto m : r.methods)
       if (m == method) return m;
+  for (const auto& r : modern_revisions())
+    for (auto m : r.methods)
+      if (m == method) return m;
   return "other";
 }
 
@@ -39,6 +47,12 @@ Server::Server(ServerOptions options) : options_(std::move(options)) {
     MethodTable& table = method_tables_.emplace_back();
     for (auto m : r.methods) table.emplace(std::string(m), method_for(r, m));
   }
+  for (const auto& r : modern_revisions()) {
+    MethodTable& table = modern_tables_.emplace_back();
+    for (auto m : r.methods) table.emplace(std::string(m), method_for(r, m));
+  }
+  server_info_ = {{"name", options_.info.name}, {"version", options_.info.version}};
+  if (!options_.info.title.empty()) server_info_["title"] = options_.info.title;
 }
 Server::~Server() = default;
 
@@ -110,15 +124,24 @@ void Server::notify_resource_updated(const std::string& uri) {
   }
   const Json note = make_notification("notifications/resources/updated", Json{{"uri", uri}});
   for (auto& s : targets) s->send_unrelated(note);
+  for (auto& [call, uris] : live_listeners()) {
+    if (std::find(uris.begin(), uris.end(), uri) == uris.end()) continue;
+    call->send_related(make_notification(
+        "notifications/resources/updated",
+        Json{{"uri", uri}, {"_meta", {{std::string(modern::kSubscriptionIdKey), call->request_id()}}}}));
+  }
 }
 
-Json Server::capabilities() const {
+Json Server::capabilities() const { return capabilities(latest_revision()); }
+
+Json Server::capabilities(const Revision& revision) const {
   Json caps = Json::object();
   if (!tools_.empty()) caps["tools"] = {{"listChanged", false}};
   if (!resources_.empty() || !templates_.empty())
     caps["resources"] = {{"subscribe", true}, {"listChanged", false}};
   if (!prompts_.empty()) caps["prompts"] = {{"listChanged", false}};
-  if (logging_) caps["logging"] = Json::object();
+  // The per-request era has no logging/setLevel: a request asks for log messages in its _meta.
+  if (logging_ && revision.has_method("logging/setLevel")) caps["logging"] = Json::object();
   if (completion_) caps["completions"] = Json::object();
   return caps;
 }
@@ -182,7 +205,7 @@ void Server::dispatch(const CallPtr& ctx) {
     return ctx->finish(invalid_params("params must be an object"));
   }
   const Revision& revision = revision_for(*ctx);
-  const MethodTable& table = method_tables_[static_cast<std::size_t>(&revision - revisions().data())];
+  const MethodTable& table = table_for(revision);
   const auto it = table.find(m);
   const Method* method = it == table.end() ? nullptr : &it->second;
   const bool before_initialize = method && method->before_initialize;
@@ -196,7 +219,21 @@ void Server::dispatch(const CallPtr& ctx) {
   if (!method || (method->offered && !(this->*method->offered)())) {
     return ctx->finish(RpcError{rpc::kMethodNotFound, "Method not found: " + m, {}});
   }
+  if (revision.has(Feature::kRequestMeta) && may_require_input(m)) {
+    // A retry of an input_required answer: its inputResponses must be results and its requestState
+    // one this server sealed for this very request, before any handler sees them.
+    auto state = check_retry(m, ctx->params(), unix_ms_now());
+    if (auto* error = std::get_if<RpcError>(&state)) return ctx->finish(std::move(*error));
+    ctx->request_state_ = std::move(std::get<Json>(state));
+  }
   (this->*method->fn)(ctx);
+}
+
+const Server::MethodTable& Server::table_for(const Revision& revision) const {
+  const auto modern = modern_revisions();
+  if (&revision >= modern.data() && &revision < modern.data() + modern.size())
+    return modern_tables_[static_cast<std::size_t>(&revision - modern.data())];
+  return method_tables_[static_cast<std::size_t>(&revision - revisions().data())];
 }
 
 std::variant<Json, RpcError> Server::paginate(const Json& params, const char* key, Json all) const {

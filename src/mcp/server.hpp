@@ -21,6 +21,7 @@
 #include "core/result.hpp"
 #include "mcp/call_context.hpp"
 #include "mcp/json_rpc.hpp"
+#include "mcp/modern.hpp"
 #include "mcp/revision.hpp"
 #include "mcp/session.hpp"
 #include "mcp/types.hpp"
@@ -44,7 +45,8 @@ using Audience = std::function<bool(const Json& client_capabilities)>;
 // resources/subscribe veto: an Error refuses the subscription.
 using SubscribeHook = std::function<Status(const std::string& uri)>;
 
-// How a request ended, for metrics and spans (docs/observability.md#metrics: mcp_requests_total{method,outcome}).
+// How a request ended, for metrics and spans (docs/observability.md#metrics:
+// mcp_requests_total{method,outcome}).
 struct CallOutcome {
   enum class Kind { kOk, kToolError, kRpcError, kCancelled };
   Kind kind = Kind::kOk;
@@ -108,10 +110,28 @@ class Server {
   void handle(const std::shared_ptr<Session>& session, const Message& message,
               std::shared_ptr<Exchange> exchange, RequestContext request_context = {});
 
-  // notifications/resources/updated to every session subscribed to `uri`.
+  // Handles one request of the per-request era (modern.hpp claims_modern() said so): checks its
+  // _meta (an error is answered at once) and serves it in a session of its own that lives as long
+  // as the call. Returns that session (for cancellation by request id), or null when the request
+  // was answered without one.
+  std::shared_ptr<Session> handle_modern(const Message& message, std::shared_ptr<Exchange> exchange,
+                                         RequestContext request_context = {});
+  // The same for a request whose _meta the transport has already checked (parse_request_meta()).
+  std::shared_ptr<Session> handle_modern(const Message& message, modern::RequestMeta meta,
+                                         std::shared_ptr<Exchange> exchange, RequestContext request_context);
+  // Ends every subscriptions/listen stream gracefully (its response {resultType: "complete"}).
+  void close_listeners();
+  std::size_t listener_count() const;
+
+  // notifications/resources/updated to every session subscribed to `uri` and every listen stream
+  // that asked for it.
   void notify_resource_updated(const std::string& uri);
 
+  // The capabilities offered in `revision` (initialize result, server/discover).
   Json capabilities() const;
+  Json capabilities(const Revision& revision) const;
+  // {name, version, title?}: initialize's serverInfo, the per-request era's _meta serverInfo.
+  const Json& server_info() const { return server_info_; }
   const ServerOptions& options() const { return options_; }
 
  private:
@@ -153,6 +173,10 @@ class Server {
   const Revision& revision_for(const CallContext& ctx) const;
 
   void dispatch(const CallPtr& ctx);
+  const MethodTable& table_for(const Revision& revision) const;
+  // Per-request era handlers (server_modern.cpp).
+  void on_discover(const CallPtr& ctx);
+  void on_listen(const CallPtr& ctx);
   // Method handlers (server_methods.cpp).
   void on_initialize(const CallPtr& ctx);
   void on_ping(const CallPtr& ctx);
@@ -177,8 +201,11 @@ class Server {
   std::variant<Json, RpcError> paginate(const Json& params, const char* key, Json all) const;
 
   ServerOptions options_;
-  // Indexed like revisions(): the method table of each revision, built once in the constructor.
+  Json server_info_;
+  // Indexed like revisions() and modern_revisions(): the method table of each revision, built once
+  // in the constructor.
   std::vector<MethodTable> method_tables_;
+  std::vector<MethodTable> modern_tables_;
   std::vector<ToolEntry> tools_;
   std::map<std::string, std::size_t, std::less<>> tool_index_;
   std::vector<ResourceEntry> resources_;
@@ -192,6 +219,16 @@ class Server {
 
   mutable std::mutex sessions_mu_;
   std::map<std::string, std::weak_ptr<Session>> sessions_;
+
+  // Open subscriptions/listen calls and the resource URIs each asked for.
+  struct Listener {
+    std::weak_ptr<CallContext> call;
+    std::vector<std::string> uris;
+  };
+  mutable std::mutex listeners_mu_;
+  std::vector<Listener> listeners_;
+  // Ends listen calls whose client has gone (their exchange says so); returns the live ones.
+  std::vector<std::pair<CallPtr, std::vector<std::string>>> live_listeners();
 };
 
 }  // namespace taskman::mcp

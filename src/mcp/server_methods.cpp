@@ -51,6 +51,9 @@ Server::Method Server::method_for(const Revision& revision, std::string_view met
       {"prompts/list", {&Server::on_prompts_list, &Server::offers_prompts}},
       {"prompts/get", {&Server::on_prompts_get, &Server::offers_prompts}},
       {"completion/complete", {&Server::on_complete, &Server::offers_completions}},
+      // The per-request era (server_modern.cpp).
+      {"server/discover", {&Server::on_discover}},
+      {"subscriptions/listen", {&Server::on_listen}},
   };
   for (const auto& row : kRows) {
     if (row.name == method && (!row.applies || row.applies(revision))) return row.method;
@@ -167,7 +170,9 @@ void Server::on_tools_call(const CallPtr& ctx) {
     Json result = std::move(r).value();
     if (!result.is_object())
       return ctx->finish(RpcError{rpc::kInternalError, "tool returned a non-object", {}});
-    if (!result.contains("content")) result["content"] = Json::array();
+    // An input_required answer (input_required.hpp) has no content of its own.
+    if (!result.contains("content") && result.value("resultType", "complete") == "complete")
+      result["content"] = Json::array();
     ctx->finish(std::move(result));
   };
   try {
@@ -184,9 +189,18 @@ void Server::on_resources_read(const CallPtr& ctx) {
     return ctx->finish(invalid_params("resources/read: params.uri must be a string"));
   }
   std::string uri = p["uri"].get<std::string>();
-  Reply<Json> reply = [ctx](Result<Json> r) {
-    if (!r.ok()) return ctx->finish(to_rpc_error(r.error(), rpc::kResourceNotFound));
+  // SEP-2164: the per-request era reports an unknown resource as -32602 (was -32002).
+  const int not_found = ctx->per_request_era() ? rpc::kInvalidParams : rpc::kResourceNotFound;
+  Reply<Json> reply = [ctx, not_found, uri](Result<Json> r) {
+    if (!r.ok()) {
+      RpcError e = to_rpc_error(r.error(), not_found);
+      if (r.error().code == ErrorCode::kNotFound) e.data = Json{{"uri", uri}};
+      return ctx->finish(std::move(e));
+    }
     Json contents = std::move(r).value();
+    // A reader may answer input_required (an object with a resultType) instead of contents.
+    if (contents.is_object() && contents.value("resultType", "") == "input_required")
+      return ctx->finish(std::move(contents));
     if (!contents.is_array()) contents = Json::array({std::move(contents)});
     ctx->finish(Json{{"contents", std::move(contents)}});
   };
@@ -200,7 +214,7 @@ void Server::on_resources_read(const CallPtr& ctx) {
       return t.reader(ctx, std::move(uri), std::move(*vars), std::move(reply));
     }
   }
-  ctx->finish(RpcError{rpc::kResourceNotFound, "Resource not found: " + uri, Json{{"uri", uri}}});
+  ctx->finish(RpcError{not_found, "Resource not found: " + uri, Json{{"uri", uri}}});
 }
 
 void Server::subscribe(const CallPtr& ctx, bool subscribe) {

@@ -31,6 +31,9 @@ class Exchange {
   // Ends the transport-level stream of this request while the call goes on (Streamable HTTP SSE
   // polling, SEP-1699): the client reconnects with Last-Event-ID to collect the rest.
   virtual void close_stream() {}
+  // Whether the client has gone away (its stream closed under us): a call that only streams, such
+  // as subscriptions/listen, ends then.
+  virtual bool gone() const { return false; }
 };
 
 // Sends a message not tied to any request (resource updates; requests outside a call). Returns

@@ -1,8 +1,12 @@
 #pragma once
 // MCP stdio transport (basic/transports §stdio): newline-delimited JSON-RPC on the input and
-// output streams. The output carries only MCP messages (logs belong on stderr). One session.
+// output streams. The output carries only MCP messages (logs belong on stderr). One session for the
+// session era; requests of the per-request era (2026-07-28) are served alongside, each in a session
+// of its own. The era is fixed by the first real exchange: after a per-request-era request other
+// than server/discover, initialize is refused (-32022).
 #include <chrono>
 #include <iosfwd>
+#include <map>
 #include <memory>
 #include <mutex>
 
@@ -31,12 +35,18 @@ class StdioTransport {
  private:
   class StdioExchange;
   void handle_line(std::string_view line);
+  void handle_modern(const Message& message);
+  // notifications/cancelled for a per-request-era call; false when it names none.
+  bool cancel_modern(const Message& message);
 
   Server& server_;
   std::istream& in_;
   std::ostream& out_;
   StdioOptions options_;
   std::shared_ptr<Session> session_;
+  // Reader thread only: per-request-era calls by request id (for cancellation), and the era fix.
+  std::map<std::string, std::weak_ptr<Session>> modern_calls_;
+  bool modern_fixed_ = false;
   std::mutex out_mu_;  // one whole line at a time
 };
 

@@ -1,6 +1,7 @@
 // The conformance fixture: an MCP server built on the taskman_mcp library exposing the tools,
 // resources and prompts the official suite (@modelcontextprotocol/conformance) calls by name
-// (the official @modelcontextprotocol/conformance suite; docs/mcp.md). Not part of the product binary.
+// (the official @modelcontextprotocol/conformance suite; docs/mcp.md; the 2026-07-28 ones are in
+// fixture_modern.cpp). Not part of the product binary.
 //
 //   mcp_conformance_fixture [--stdio] [--stateless] [--max-body BYTES] [--session-ttl-ms MS]
 //
@@ -17,6 +18,7 @@
 #include <string>
 #include <thread>
 
+#include "fixture_modern.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "log/log.hpp"
@@ -378,6 +380,7 @@ int main(int argc, char** argv) {
   Server server(options);
   Delayer delayer;
   register_fixtures(server, delayer);
+  taskman::mcp::fixture::register_modern_fixtures(server);
 
   if (args.stdio) {
     std::ios::sync_with_stdio(false);

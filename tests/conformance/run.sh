@@ -4,6 +4,9 @@
 #
 #   tests/conformance/run.sh FIXTURE_BINARY NODE_BINARY [extra conformance args, e.g. --suite all]
 #
+# CONFORMANCE_CLI picks another build of the suite (default: the one in tests/node), e.g. the 0.2
+# of tests/node-modern that takes --requirements 2026-07-28 or 2025-11-25.
+#
 # Exits non-zero when any scenario has a failed check. Results go to $CONFORMANCE_OUT (default: a
 # temporary directory, printed at the end).
 set -euo pipefail
@@ -12,10 +15,10 @@ fixture=${1:?usage: run.sh FIXTURE_BINARY NODE_BINARY [conformance args]}
 node=${2:?usage: run.sh FIXTURE_BINARY NODE_BINARY [conformance args]}
 shift 2
 here=$(cd "$(dirname "$0")" && pwd)
-cli="$here/../node/node_modules/@modelcontextprotocol/conformance/dist/index.js"
+cli=${CONFORMANCE_CLI:-"$here/../node/node_modules/@modelcontextprotocol/conformance/dist/index.js"}
 [[ -x "$fixture" ]] || { echo "run.sh: fixture not found: $fixture" >&2; exit 2; }
 [[ -x "$node" ]] || { echo "run.sh: node not found: $node (run npm ci in tests/node)" >&2; exit 2; }
-[[ -f "$cli" ]] || { echo "run.sh: conformance CLI not found: $cli (run npm ci in tests/node)" >&2; exit 2; }
+[[ -f "$cli" ]] || { echo "run.sh: conformance CLI not found: $cli (run scripts/bootstrap --test)" >&2; exit 2; }
 
 out=${CONFORMANCE_OUT:-$(mktemp -d -t mcp-conformance.XXXXXX)}
 mkdir -p "$out"
