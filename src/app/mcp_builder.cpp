@@ -40,7 +40,8 @@ client::BackendClientOptions client_options(const config::Config& cfg, std::stri
   o.cache.enabled = cfg.boolean("FALLBACK_CACHE_ENABLED");
   o.cache.max_size = static_cast<std::size_t>(cfg.integer("FALLBACK_CACHE_MAX_SIZE"));
   o.cache.ttl_ms = cfg.integer("FALLBACK_CACHE_TTL_MS");
-  o.tls = {cfg.str("BACKEND_CA_FILE"), cfg.str("BACKEND_CLIENT_CERT_FILE"), cfg.str("BACKEND_CLIENT_KEY_FILE")};
+  o.tls = {cfg.str("BACKEND_CA_FILE"), cfg.str("BACKEND_CLIENT_CERT_FILE"),
+           cfg.str("BACKEND_CLIENT_KEY_FILE")};
   return o;
 }
 

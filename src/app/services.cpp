@@ -148,8 +148,9 @@ int run(const Invocation& inv, const config::Config& cfg) {
   for (auto& s : services) {
     s->health.set_ready(true);
     if (s->server) {
-      s->logger->info("listening",
-                      {{"address", cfg.str(s->host_var)}, {"port", s->server->port()}, {"tls", s->server->tls()}});
+      s->logger->info(
+          "listening",
+          {{"address", cfg.str(s->host_var)}, {"port", s->server->port()}, {"tls", s->server->tls()}});
     }
   }
   std::atomic<bool> stdin_ended{false};

@@ -520,8 +520,9 @@ Status check_supported(const Config& cfg) {
     const bool cert = !cfg.str(pair.cert).empty();
     const bool key = !cfg.str(pair.key).empty();
     if (cert != key) {
-      errors.push_back({std::string(cert ? pair.key : pair.cert),
-                        std::string("must be set together with ") + std::string(cert ? pair.cert : pair.key)});
+      errors.push_back(
+          {std::string(cert ? pair.key : pair.cert),
+           std::string("must be set together with ") + std::string(cert ? pair.cert : pair.key)});
     }
   }
   if (errors.empty()) return {};

@@ -203,11 +203,13 @@ TEST(Config, TlsFilesMustBeReadableAndPaired) {
   ASSERT_TRUE(cfg) << "syntax is valid";
   auto st = check_supported(*cfg);
   ASSERT_FALSE(st);
-  EXPECT_EQ(problem_fields(st), (std::vector<std::string>{"BACKEND_CA_FILE", "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
-                                                          "TLS_KEY_FILE"}));
+  EXPECT_EQ(
+      problem_fields(st),
+      (std::vector<std::string>{"BACKEND_CA_FILE", "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "TLS_KEY_FILE"}));
   std::string all;
   for (const auto& f : st.error().fields) all += f.field + ": " + f.message + "\n";
-  EXPECT_NE(all.find("BACKEND_CA_FILE: " + missing + ": cannot open the file for reading"), std::string::npos) << all;
+  EXPECT_NE(all.find("BACKEND_CA_FILE: " + missing + ": cannot open the file for reading"), std::string::npos)
+      << all;
   EXPECT_NE(all.find("TLS_KEY_FILE: must be set together with TLS_CERT_FILE"), std::string::npos) << all;
 
   auto empty = Config::from_map({{"BACKEND_CA_FILE", ""}});

@@ -118,8 +118,9 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
                                                asio::redirect_error(asio::use_awaitable, ec));
     if (!ec) co_return true;
     result.error = ec == beast::error::timeout ? TransportError::kTimeout : TransportError::kConnect;
-    result.error_message = "TLS handshake with " + peer + " failed: " +
-                           (ec == beast::error::timeout ? std::string("timed out") : tls_failure_reason(ec, ssl));
+    result.error_message =
+        "TLS handshake with " + peer +
+        " failed: " + (ec == beast::error::timeout ? std::string("timed out") : tls_failure_reason(ec, ssl));
     co_return false;
   }
 
@@ -159,7 +160,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
           endpoints[index] = res;
         }
         conn->stream.tcp().expires_after(remaining());
-        co_await conn->stream.tcp().async_connect(endpoints[index], asio::redirect_error(asio::use_awaitable, ec));
+        co_await conn->stream.tcp().async_connect(endpoints[index],
+                                                  asio::redirect_error(asio::use_awaitable, ec));
         if (ec) {
           result.error = ec == beast::error::timeout ? TransportError::kTimeout : TransportError::kConnect;
           result.error_message = "cannot connect to " + host + ":" + std::to_string(port) + ": " + ec.message();
@@ -197,8 +199,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
           result.error_message = "timed out";
         } else if (conn->stream.is_tls() && ec.category() == asio::error::get_ssl_category()) {
           // TLS 1.3 reports a refused client certificate after the handshake, on the first read.
-          result.error_message = "TLS connection with " + host + ":" + std::to_string(port) + " failed: " +
-                                 tls_failure_reason(ec, conn->stream.tls().native_handle());
+          result.error_message = "TLS connection with " + host + ":" + std::to_string(port) +
+                                 " failed: " + tls_failure_reason(ec, conn->stream.tls().native_handle());
         } else {
           result.error_message = "connection failed: " + ec.message();
         }

@@ -70,7 +70,8 @@ std::shared_ptr<ssl::context> make_client_context(const TlsClientSettings& setti
   boost::system::error_code ec;
   if (settings.ca_file.empty()) {
     ctx->set_default_verify_paths(ec);
-    if (ec) throw std::invalid_argument("cannot load the system's trusted certificates: " + openssl_reason(ec));
+    if (ec)
+      throw std::invalid_argument("cannot load the system's trusted certificates: " + openssl_reason(ec));
   } else {
     ctx->load_verify_file(settings.ca_file, ec);
     if (ec) {
@@ -80,8 +81,8 @@ std::shared_ptr<ssl::context> make_client_context(const TlsClientSettings& setti
   // No callback: OpenSSL's own chain and name checks decide, and a failure aborts the handshake.
   ctx->set_verify_mode(ssl::verify_peer);
   if (!settings.cert_file.empty()) {
-    load_identity(*ctx, settings.cert_file, settings.key_file.empty() ? settings.cert_file : settings.key_file,
-                  "client");
+    load_identity(*ctx, settings.cert_file,
+                  settings.key_file.empty() ? settings.cert_file : settings.key_file, "client");
   }
   return ctx;
 }

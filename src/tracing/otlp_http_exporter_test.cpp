@@ -276,11 +276,13 @@ TEST(OtlpTlsSettings, TracesFormWins) {
 TEST(OtlpHttpExporter, RejectsEndpointsTheClientCannotUse) {
   OtlpSettings https;
   https.endpoint = "https://collector:4318/v1/traces";
-  EXPECT_TRUE(OtlpHttpExporter::create(https, {}, {}, nullptr).ok()) << "https verifies against the system store";
+  EXPECT_TRUE(OtlpHttpExporter::create(https, {}, {}, nullptr).ok())
+      << "https verifies against the system store";
   https.certificate_file = "/nonexistent/ca.pem";
   auto missing_ca = OtlpHttpExporter::create(https, {}, {}, nullptr);
   ASSERT_FALSE(missing_ca.ok());
-  EXPECT_NE(missing_ca.error().message.find("/nonexistent/ca.pem"), std::string::npos) << missing_ca.error().message;
+  EXPECT_NE(missing_ca.error().message.find("/nonexistent/ca.pem"), std::string::npos)
+      << missing_ca.error().message;
   OtlpSettings no_scheme;
   no_scheme.endpoint = "collector:4318";
   EXPECT_FALSE(OtlpHttpExporter::create(no_scheme, {}, {}, nullptr).ok());

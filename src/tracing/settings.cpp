@@ -251,7 +251,8 @@ TracingSettings settings_from_env(const Getenv& getenv, std::string default_serv
   if (auto [v, name] = pick("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE"); v) {
     s.otlp.certificate_file = std::string(trim(*v));
   }
-  if (auto [v, name] = pick("OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE");
+  if (auto [v, name] =
+          pick("OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE");
       v) {
     s.otlp.client_certificate_file = std::string(trim(*v));
   }

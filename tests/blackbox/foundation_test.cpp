@@ -118,8 +118,9 @@ TEST(ConfigCheck, ReportsWhatThisBuildCannotRun) {
   EXPECT_NE(err.find("2 problems"), std::string::npos) << err;
   EXPECT_NE(err.find("BACKEND_CA_FILE: " + missing + ": cannot open the file for reading"), std::string::npos)
       << err;
-  EXPECT_NE(err.find("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE: " + missing + ": cannot open the file for reading"),
-            std::string::npos)
+  EXPECT_NE(
+      err.find("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE: " + missing + ": cannot open the file for reading"),
+      std::string::npos)
       << err;
   EXPECT_EQ(err.find("DATABASE_URL"), std::string::npos) << err;
   EXPECT_EQ(err.find("hunter2"), std::string::npos) << err;

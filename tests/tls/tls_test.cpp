@@ -25,7 +25,9 @@ using namespace std::chrono_literals;
 using tls::TestPki;
 using tls::TlsOtlpReceiver;
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
 // `taskman api` on port 0 with SQLite in `dir`, tracing exported to `otlp_base_url` (quickly, and with
 // a short export deadline so a refused collector does not hold up shutdown).
@@ -47,8 +49,11 @@ Process::Options tls_api(const TempDir& dir, const std::string& cert, const std:
 
 Process::Options mcp_to(const TempDir& dir, const std::string& endpoint, const std::string& ca_file) {
   Process::Options o;
-  o.args = {"mcp", "--port", "0", "--task-manager-api-endpoint", endpoint, "--backend-max-retries", "0",
-            "--backend-timeout-ms", "5000"};
+  o.args = {"mcp",    "--port",
+            "0",      "--task-manager-api-endpoint",
+            endpoint, "--backend-max-retries",
+            "0",      "--backend-timeout-ms",
+            "5000"};
   o.cwd = dir.path();
   o.env = {{"BACKEND_CA_FILE", ca_file}};
   return o;
@@ -121,8 +126,9 @@ TEST(TlsOtlp, WrongCaIsAClearErrorAndNothingIsSent) {
   TempDir dir;
   const auto err = run_traced_api_once(dir, "https://127.0.0.1:" + std::to_string(receiver.port()),
                                        {{"OTEL_EXPORTER_OTLP_CERTIFICATE", pki.pem("other-ca")}});
-  EXPECT_TRUE(contains(err, "TLS handshake with 127.0.0.1:" + std::to_string(receiver.port()) +
-                                " failed: certificate verify failed (unable to get local issuer certificate)"))
+  EXPECT_TRUE(
+      contains(err, "TLS handshake with 127.0.0.1:" + std::to_string(receiver.port()) +
+                        " failed: certificate verify failed (unable to get local issuer certificate)"))
       << err;
   EXPECT_TRUE(receiver.bodies().empty()) << "a collector that did not verify got data";
 }
@@ -166,15 +172,18 @@ TEST(TlsBackend, McpReachesAnHttpsApiEndToEnd) {
   auto listed = session.call_tool("list_projects", nlohmann::json::object());
   ASSERT_FALSE(listed.value("isError", false)) << listed.dump();
   EXPECT_TRUE(contains(listed.dump(), "over-tls")) << listed.dump();
-  EXPECT_TRUE(api.wait_for_line([](const std::string& l) { return contains(l, "\"path\":\"/api/v1/projects\""); },
-                                10s))
+  EXPECT_TRUE(api.wait_for_line(
+      [](const std::string& l) { return contains(l, "\"path\":\"/api/v1/projects\""); }, 10s))
       << "the API served it";
 
   // Plain HTTP at the TLS port: the handshake fails, the API says with whom and why.
   EXPECT_THROW(http(api_port, "GET", "/health/live"), std::runtime_error);
-  EXPECT_TRUE(api.wait_for_line([](const std::string& l) {
-    return contains(l, "TLS handshake with 127.0.0.1:") && contains(l, "failed: ");
-  }, 10s)) << api.stderr_text();
+  EXPECT_TRUE(api.wait_for_line(
+      [](const std::string& l) {
+        return contains(l, "TLS handshake with 127.0.0.1:") && contains(l, "failed: ");
+      },
+      10s))
+      << api.stderr_text();
 }
 
 TEST(TlsBackend, WrongCaOrHostFailsAndNothingReachesTheApi) {
@@ -184,8 +193,9 @@ TEST(TlsBackend, WrongCaOrHostFailsAndNothingReachesTheApi) {
     const char* ca;
     const char* reason;
   };
-  for (const Case c : {Case{"server", "other-ca", "certificate verify failed (unable to get local issuer certificate)"},
-                       Case{"wrong-host", "ca", "certificate verify failed (IP address mismatch)"}}) {
+  for (const Case c :
+       {Case{"server", "other-ca", "certificate verify failed (unable to get local issuer certificate)"},
+        Case{"wrong-host", "ca", "certificate verify failed (IP address mismatch)"}}) {
     SCOPED_TRACE(c.reason);
     TempDir dir;
     Process api(tls_api(dir, pki.pem(c.cert), pki.key(c.cert)));
@@ -194,10 +204,15 @@ TEST(TlsBackend, WrongCaOrHostFailsAndNothingReachesTheApi) {
     auto session = McpSession::open(mcp.wait_for_port("taskman-mcp"));
     auto r = session.call_tool("create_project", {{"name", "must-not-arrive"}});
     EXPECT_TRUE(r.value("isError", false)) << r.dump();
-    EXPECT_TRUE(mcp.wait_for_line([&](const std::string& l) {
-      return contains(l, "TLS handshake with 127.0.0.1:" + std::to_string(api_port) + " failed: " + c.reason);
-    }, 10s)) << mcp.stderr_text();
-    EXPECT_TRUE(api.wait_for_line([](const std::string& l) { return contains(l, "TLS handshake with"); }, 10s))
+    EXPECT_TRUE(mcp.wait_for_line(
+        [&](const std::string& l) {
+          return contains(
+              l, "TLS handshake with 127.0.0.1:" + std::to_string(api_port) + " failed: " + c.reason);
+        },
+        10s))
+        << mcp.stderr_text();
+    EXPECT_TRUE(
+        api.wait_for_line([](const std::string& l) { return contains(l, "TLS handshake with"); }, 10s))
         << api.stderr_text();
     api.signal(SIGTERM);  // its log is complete once it has exited
     EXPECT_EQ(api.wait_exit(), 0);
@@ -223,8 +238,9 @@ TEST(TlsInbound, SighupReloadsTheCertificateAndKeepsTheOldOneOnFailure) {
 
   { std::ofstream(cert, std::ios::trunc) << "not a certificate\n"; }
   api.signal(SIGHUP);
-  ASSERT_TRUE(api.wait_for_line([](const std::string& l) { return contains(l, "TLS certificate reload failed"); }))
-      << api.stderr_text();
+  ASSERT_TRUE(api.wait_for_line([](const std::string& l) {
+    return contains(l, "TLS certificate reload failed");
+  })) << api.stderr_text();
   EXPECT_TRUE(contains(api.stderr_text(), cert)) << "the error names the file";
   auto kept = tls_get(port, pki.pem("ca"));
   EXPECT_TRUE(kept.ok()) << "the old certificate stays in use: " << kept.error_message;
@@ -250,7 +266,8 @@ TEST(TlsInbound, UnreadableCertificateStopsStartUpWithTheFileNamed) {
   { std::ofstream(garbage) << "not a certificate\n"; }
   Process api(tls_api(dir, garbage, pki.key("server")));
   EXPECT_EQ(api.wait_exit(), 1);
-  EXPECT_TRUE(contains(api.stderr_text(), "cannot load the server certificate " + garbage)) << api.stderr_text();
+  EXPECT_TRUE(contains(api.stderr_text(), "cannot load the server certificate " + garbage))
+      << api.stderr_text();
   EXPECT_FALSE(contains(api.stderr_text(), "\"listening\"")) << api.stderr_text();
 }
 
