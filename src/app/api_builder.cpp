@@ -44,6 +44,7 @@ std::unique_ptr<api::RestApi> build_api(ServiceHost& host, HostedService& s, con
   auto opts = server_options(cfg, cfg.str("API_HOST"), cfg.integer("API_PORT"));
   opts.bearer_tokens = cfg.list("API_KEYS");
   opts.auth_path_prefix = "/api/";
+  opts.tls = {cfg.str("API_TLS_CERT_FILE"), cfg.str("API_TLS_KEY_FILE"), ""};  // no client certificates asked
   host.start(s, std::move(router), std::move(opts));
   return rest;
 }

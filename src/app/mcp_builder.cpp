@@ -80,6 +80,8 @@ client::BackendClientOptions client_options(const config::Config& cfg, std::stri
   o.cache.enabled = cfg.boolean("FALLBACK_CACHE_ENABLED");
   o.cache.max_size = static_cast<std::size_t>(cfg.integer("FALLBACK_CACHE_MAX_SIZE"));
   o.cache.ttl_ms = cfg.integer("FALLBACK_CACHE_TTL_MS");
+  o.tls = {cfg.str("BACKEND_CA_FILE"), cfg.str("BACKEND_CLIENT_CERT_FILE"),
+           cfg.str("BACKEND_CLIENT_KEY_FILE")};
   return o;
 }
 
@@ -148,6 +150,7 @@ McpService build_mcp(ServiceHost& host, HostedService& s, const config::Config& 
     auto opts = server_options(cfg, cfg.str("HOST"), cfg.integer("PORT"));
     opts.bearer_tokens = cfg.list("MCP_AUTH_TOKENS");
     opts.auth_path_prefix = "/mcp";
+    opts.tls = {cfg.str("TLS_CERT_FILE"), cfg.str("TLS_KEY_FILE"), ""};  // no client certificates asked
     host.start(s, std::move(router), std::move(opts));
   }
   return m;

@@ -30,14 +30,30 @@ namespace taskman::app {
 namespace {
 
 // Signals are taken synchronously by the main thread (sigwait), so no handler runs on an I/O
-// thread. SIGUSR1 is our own wake-up: "drain finished" or "stdio input ended".
+// thread. SIGUSR1 is our own wake-up: "drain finished" or "stdio input ended". SIGHUP reloads the
+// TLS certificates.
 sigset_t blocked_signals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGUSR1);
+  sigaddset(&set, SIGHUP);
   return set;
+}
+
+// SIGHUP: each TLS listener loads its certificate and key again for new connections; a listener
+// whose files fail keeps the certificate it has (the error says which file and why).
+void reload_certificates(const std::vector<std::unique_ptr<HostedService>>& services) {
+  for (const auto& s : services) {
+    if (!s->server || !s->server->tls()) continue;
+    if (auto st = s->server->reload_tls(); st) {
+      s->logger->info("TLS certificate reloaded");
+    } else {
+      s->logger->error("TLS certificate reload failed; the previous certificate stays in use",
+                       {{"error", st.error().message}});
+    }
+  }
 }
 
 std::unique_ptr<HostedService> new_service(std::string name, std::string host_var, log::Sink& sink,
@@ -118,7 +134,9 @@ int run(const Invocation& inv, const config::Config& cfg) {
       // `serve` talks to the API it just started, wherever that bound.
       std::string endpoint = cfg.str("TASK_MANAGER_API_ENDPOINT");
       if (want_api) {
-        endpoint = "http://127.0.0.1:" + std::to_string(services.front()->server->port()) + "/api/v1";
+        const auto& api = *services.front()->server;
+        endpoint = std::string(api.tls() ? "https" : "http") + "://127.0.0.1:" + std::to_string(api.port()) +
+                   "/api/v1";
       }
       mcp = build_mcp(host, *s, cfg, inv, std::move(endpoint));
       services.push_back(std::move(s));
@@ -132,7 +150,9 @@ int run(const Invocation& inv, const config::Config& cfg) {
   for (auto& s : services) {
     s->health.set_ready(true);
     if (s->server) {
-      s->logger->info("listening", {{"address", cfg.str(s->host_var)}, {"port", s->server->port()}});
+      s->logger->info(
+          "listening",
+          {{"address", cfg.str(s->host_var)}, {"port", s->server->port()}, {"tls", s->server->tls()}});
     }
   }
   std::atomic<bool> stdin_ended{false};
@@ -150,9 +170,15 @@ int run(const Invocation& inv, const config::Config& cfg) {
   sink.flush();  // start-up lines are what supervisors and tests wait for
 
   int sig = 0;
-  do {
+  for (;;) {
     sigwait(&signals, &sig);
-  } while (sig == SIGUSR1 && !stdin_ended);
+    if (sig == SIGHUP) {
+      reload_certificates(services);
+      sink.flush();
+      continue;
+    }
+    if (sig != SIGUSR1 || stdin_ended) break;
+  }
   main_log.info("shutting down: draining", {{"signal", sig == SIGTERM  ? "SIGTERM"
                                                        : sig == SIGINT ? "SIGINT"
                                                                        : "end of input"}});
@@ -173,7 +199,9 @@ int run(const Invocation& inv, const config::Config& cfg) {
     });
   }
   if (pending->load() == 0) kill(getpid(), SIGUSR1);
-  sigwait(&signals, &sig);
+  do {
+    sigwait(&signals, &sig);
+  } while (sig == SIGHUP);  // no reload while draining, and no reason to exit at once either
   if (sig != SIGUSR1) {
     main_log.warn("second signal: exiting at once");
     std::fflush(stderr);

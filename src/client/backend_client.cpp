@@ -123,7 +123,9 @@ BackendClient::BackendClient(http::IoPool& pool, BackendClientOptions options, l
   auto url = http::parse_url(options_.endpoint);
   if (!url) throw std::invalid_argument("TASK_MANAGER_API_ENDPOINT: " + url.error().message);
   url_ = *url;
-  http_ = std::make_unique<http::HttpClient>(pool, url_.host, url_.port);
+  http::ClientOptions client;
+  if (url_.scheme == "https") client.tls = options_.tls;
+  http_ = std::make_unique<http::HttpClient>(pool, url_.host, url_.port, std::move(client));
   breaker_.add_listener([this](resilience::BreakerState from, resilience::BreakerState to,
                                resilience::TransitionReason why) {
     logger_.warn("circuit breaker transition", {{"from", resilience::breaker_state_name(from)},

@@ -38,6 +38,7 @@ struct BackendClientOptions {
   resilience::RetryOptions retry;                         // BACKEND_MAX_RETRIES
   resilience::CircuitBreakerOptions breaker;
   resilience::FallbackCacheOptions cache;
+  http::TlsClientSettings tls;  // used for an https:// endpoint (BACKEND_CA_FILE, BACKEND_CLIENT_*)
 };
 
 // The route template of a REST path below the API base, for metric labels ("/tasks/{id}").

@@ -1,6 +1,7 @@
 #include "config/config.hpp"
 
 #include <charconv>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -53,7 +54,33 @@ const std::vector<Var> kSchema = {
   {"MCP_READ_ONLY", Type::kBool, "false", "Expose only read-only tools."},
   {"MCP_STATELESS", Type::kBool, "false", "Streamable HTTP without sessions, so any instance behind a load balancer can answer any request (GET/DELETE /mcp: 405)."},
   {"TRACE_UI_URL", Type::kLinkUrl, "", "Trace view the status page links trace ids to; a trace_id placeholder in braces is replaced, else /trace/<id> is appended (Jaeger)."},
+  {"TLS_CERT_FILE", Type::kFile, "", "PEM certificate chain of the MCP HTTP server; with TLS_KEY_FILE it serves HTTPS only. Reloaded on SIGHUP."},
+  {"TLS_KEY_FILE", Type::kFile, "", "PEM private key of TLS_CERT_FILE."},
+  {"API_TLS_CERT_FILE", Type::kFile, "", "PEM certificate chain of the backend API; with API_TLS_KEY_FILE it serves HTTPS only. Reloaded on SIGHUP."},
+  {"API_TLS_KEY_FILE", Type::kFile, "", "PEM private key of API_TLS_CERT_FILE."},
+  {"BACKEND_CA_FILE", Type::kFile, "", "PEM CA bundle that verifies an https:// TASK_MANAGER_API_ENDPOINT (default: the system store)."},
+  {"BACKEND_CLIENT_CERT_FILE", Type::kFile, "", "PEM client certificate the MCP server presents to an https:// backend (mutual TLS)."},
+  {"BACKEND_CLIENT_KEY_FILE", Type::kFile, "", "PEM private key of BACKEND_CLIENT_CERT_FILE."},
+  {"OTEL_EXPORTER_OTLP_CERTIFICATE", Type::kFile, "", "PEM CA bundle that verifies an https:// collector (default: the system store); _TRACES_ form wins."},
+  {"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", Type::kFile, "", "PEM client certificate for an https:// collector; _TRACES_ form wins."},
+  {"OTEL_EXPORTER_OTLP_CLIENT_KEY", Type::kFile, "", "PEM private key of the OTLP client certificate; _TRACES_ form wins."},
 };
+
+// Certificate and key variables that must be set together.
+struct FilePair {
+  std::string_view cert;
+  std::string_view key;
+};
+constexpr FilePair kFilePairs[] = {
+    {"TLS_CERT_FILE", "TLS_KEY_FILE"},
+    {"API_TLS_CERT_FILE", "API_TLS_KEY_FILE"},
+    {"BACKEND_CLIENT_CERT_FILE", "BACKEND_CLIENT_KEY_FILE"},
+    {"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_KEY"},
+};
+// Signal-specific forms read by the tracing layer (they win over the generic ones above).
+constexpr std::string_view kTracesFileVars[] = {"OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+                                                "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+                                                "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY"};
 // clang-format on
 
 bool parse_int(std::string_view s, std::int64_t& out) {
@@ -164,12 +191,13 @@ std::string describe_rule(const Var& var) {
     case Type::kPort: return "a port number from 0 to 65535";
     case Type::kBool: return "true or false";
     case Type::kEnum: return "one of " + std::string(var.choices);
-    case Type::kUrl: return "an http:// URL (https:// is recognised; this build does not support it)";
+    case Type::kUrl: return "an http:// or https:// URL";
     case Type::kHost: return "a host name or IP address";
     case Type::kDatabaseUrl: return "sqlite:<path> or postgres://user:password@host:port/db";
     case Type::kOrigins: return "comma-separated origins like https://app.example.com";
     case Type::kTokens: return "comma-separated tokens of 16 or more printable characters without spaces";
     case Type::kLinkUrl: return "an http:// or https:// URL";
+    case Type::kFile: return "the path of a readable file";
   }
   return "a value";
 }
@@ -236,6 +264,8 @@ std::optional<std::string> check_value(const Var& var, std::string_view value) {
     case Type::kLinkUrl:
       if (!valid_http_url(value, true)) return rule;
       return std::nullopt;
+    case Type::kFile:
+      return std::nullopt;  // readability is checked with the rest of what this build can use
   }
   return rule;
 }
@@ -359,8 +389,9 @@ Result<Config> Config::load(const Inputs& inputs) {
     if (auto it = inputs.flags.find(std::string(var.name)); it != inputs.flags.end()) {
       e = {it->second, Source::kFlag, true};
     }
-    if (e.set && !(e.value.empty() && (var.type == Type::kOrigins || var.type == Type::kTokens ||
-                                             var.type == Type::kLinkUrl))) {
+    const bool empty_means_unset = var.type == Type::kOrigins || var.type == Type::kTokens ||
+                                   var.type == Type::kFile || var.type == Type::kLinkUrl;
+    if (e.set && !(e.value.empty() && empty_means_unset)) {
       if (auto problem = check_value(var, e.value)) {
         std::string shown = var.secret ? "<redacted>" : json_quote(shown_value(var, e.value));
         errors.push_back({std::string(var.name), shown + ": " + *problem});
@@ -452,11 +483,14 @@ std::string Config::describe() const {
 
 std::optional<std::string> unsupported_reason(Type type, std::string_view value) {
   switch (type) {
-    case Type::kUrl:
-      if (value.starts_with("https://")) {
-        return "https:// is not supported by this build; use http:// (put a TLS-terminating proxy in front)";
-      }
+    case Type::kFile: {
+      if (value.empty()) return std::nullopt;
+      std::error_code ec;
+      if (std::filesystem::is_directory(std::string(value), ec)) return "is a directory, not a file";
+      std::ifstream in{std::string(value), std::ios::binary};
+      if (!in) return "cannot open the file for reading";
       return std::nullopt;
+    }
     case Type::kDatabaseUrl:
       // The store factory knows which engines this build has: one rule for check and start-up.
       for (std::string_view prefix : store::supported_url_prefixes()) {
@@ -479,15 +513,25 @@ Status check_supported(const Config& cfg) {
       errors.push_back({std::string(var.name), redact_url(cfg.str(var.name)) + ": " + *why});
     }
   }
-  // Read by the tracing layer, not declared here, and it wins over OTEL_EXPORTER_OTLP_ENDPOINT.
-  constexpr std::string_view kTracesEndpoint = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
-  if (auto v = cfg.raw(kTracesEndpoint); v && !v->empty()) {
-    if (auto why = unsupported_reason(Type::kUrl, trim(*v))) {
-      errors.push_back({std::string(kTracesEndpoint), redact_url(*v) + ": " + *why});
+  // Read by the tracing layer, not declared here; each wins over its generic form.
+  for (const auto name : kTracesFileVars) {
+    if (auto v = cfg.raw(name); v && !trim(*v).empty()) {
+      if (auto why = unsupported_reason(Type::kFile, trim(*v))) {
+        errors.push_back({std::string(name), std::string(trim(*v)) + ": " + *why});
+      }
+    }
+  }
+  for (const auto& pair : kFilePairs) {
+    const bool cert = !cfg.str(pair.cert).empty();
+    const bool key = !cfg.str(pair.key).empty();
+    if (cert != key) {
+      errors.push_back(
+          {std::string(cert ? pair.key : pair.cert),
+           std::string("must be set together with ") + std::string(cert ? pair.cert : pair.key)});
     }
   }
   if (errors.empty()) return {};
-  const std::string summary = "configuration is not supported by this build (" + std::to_string(errors.size()) +
+  const std::string summary = "configuration cannot be used by this build (" + std::to_string(errors.size()) +
                               (errors.size() == 1 ? " problem)" : " problems)");
   return Error{ErrorCode::kInvalidArgument, summary, std::move(errors)};
 }

@@ -15,7 +15,7 @@
 namespace taskman::config {
 
 // kLinkUrl: an http(s) URL the process never connects to (a link it shows), so https is fine in any build.
-enum class Type { kString, kInt, kPort, kBool, kEnum, kUrl, kHost, kDatabaseUrl, kOrigins, kTokens, kLinkUrl };
+enum class Type { kString, kInt, kPort, kBool, kEnum, kUrl, kHost, kDatabaseUrl, kOrigins, kTokens, kLinkUrl, kFile };
 
 struct Var {
   std::string_view name;
@@ -88,13 +88,14 @@ std::optional<std::string> check_value(const Var& var, std::string_view value);
 
 bool parse_bool(std::string_view s, bool& out);
 
-// What this build can run, beyond the syntax rules above: an https:// endpoint and a PostgreSQL
-// DATABASE_URL are well-formed configuration that this build cannot serve. One rule for
-// `config check` and for start-up, so whatever `config check` accepts also starts; both report
-// a failure as invalid configuration (exit 2), every unsupported variable at once.
+// What this build can run, beyond the syntax rules above: a DATABASE_URL of an engine the store
+// factory does not have, and every file a kFile variable names (TLS certificates, keys, CA
+// bundles) must be readable, and certificates come with their keys. One rule
+// for `config check` and for start-up, so whatever `config check` accepts also starts; both report
+// a failure as invalid configuration (exit 2), every problem at once.
 Status check_supported(const Config& cfg);
-// The per-value part of that rule (nullopt: supported). OTLP endpoints not in the schema
-// (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) are checked with kUrl.
+// The per-value part of that rule (nullopt: supported). Variables not in the schema
+// (the _TRACES_ certificate files) are checked by their type.
 std::optional<std::string> unsupported_reason(Type type, std::string_view value);
 
 }  // namespace taskman::config

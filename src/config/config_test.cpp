@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "support/temp_dir.hpp"
+
 namespace taskman::config {
 namespace {
 
@@ -175,23 +177,13 @@ TEST(Config, MarkdownTableListsEveryVariable) {
   EXPECT_NE(table.find("json\\|pretty"), std::string::npos);
 }
 
-// Well-formed but not servable by this build: one rule, reported with the reason and every variable.
-TEST(Config, UnsupportedByThisBuildIsReportedWithTheReason) {
+// This build speaks TLS: https:// endpoints pass the rule start-up uses.
+TEST(Config, HttpsEndpointsAreSupported) {
   auto cfg = Config::from_map({{"TASK_MANAGER_API_ENDPOINT", "https://backend:8443/api/v1"},
                                {"OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector:4318"}});
   ASSERT_TRUE(cfg) << "syntax is valid";
   auto st = check_supported(*cfg);
-  ASSERT_FALSE(st);
-  EXPECT_EQ(problem_fields(st),
-            (std::vector<std::string>{"TASK_MANAGER_API_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"}));
-  std::string all;
-  for (const auto& f : st.error().fields) all += f.message + "\n";
-  EXPECT_NE(all.find("https:// is not supported by this build"), std::string::npos) << all;
-
-  auto traces = Config::from_map({{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "https://collector/v1/traces"}});
-  ASSERT_TRUE(traces);
-  EXPECT_EQ(problem_fields(check_supported(*traces)),
-            std::vector<std::string>{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"});
+  EXPECT_TRUE(st) << "https:// is supported: " << (st ? std::string() : st.error().message);
 
   auto defaults = Config::from_map({});
   ASSERT_TRUE(defaults);
@@ -213,6 +205,34 @@ TEST(Config, PostgresUrlsAreSupportedAndShownWithoutThePassword) {
   auto bad = Config::from_map({{"DATABASE_URL", "postgres:/user:hunter2@db/tasks"}});
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().message.find("hunter2"), std::string::npos) << bad.error().message;
+}
+
+// TLS files: each must be readable, certificates come with their keys, the _TRACES_ forms count too.
+TEST(Config, TlsFilesMustBeReadableAndPaired) {
+  testing::TempDir dir;
+  const std::string pem = dir.path() + "/cert.pem";
+  { std::ofstream(pem) << "-----BEGIN CERTIFICATE-----\n"; }
+  const std::string missing = dir.path() + "/missing.pem";
+  auto cfg = Config::from_map({{"BACKEND_CA_FILE", missing},
+                               {"TLS_CERT_FILE", pem},
+                               {"API_TLS_CERT_FILE", pem},
+                               {"API_TLS_KEY_FILE", pem},
+                               {"OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", dir.path()}});
+  ASSERT_TRUE(cfg) << "syntax is valid";
+  auto st = check_supported(*cfg);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(
+      problem_fields(st),
+      (std::vector<std::string>{"BACKEND_CA_FILE", "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "TLS_KEY_FILE"}));
+  std::string all;
+  for (const auto& f : st.error().fields) all += f.field + ": " + f.message + "\n";
+  EXPECT_NE(all.find("BACKEND_CA_FILE: " + missing + ": cannot open the file for reading"), std::string::npos)
+      << all;
+  EXPECT_NE(all.find("TLS_KEY_FILE: must be set together with TLS_CERT_FILE"), std::string::npos) << all;
+
+  auto empty = Config::from_map({{"BACKEND_CA_FILE", ""}});
+  ASSERT_TRUE(empty);
+  EXPECT_TRUE(check_supported(*empty)) << "an empty file variable is unset";
 }
 
 }  // namespace

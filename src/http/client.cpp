@@ -9,6 +9,8 @@
 #include <future>
 
 #include "http/server.hpp"
+#include "http/tls_context.hpp"
+#include "http/tls_stream.hpp"
 
 namespace taskman::http {
 
@@ -24,9 +26,11 @@ Result<Url> parse_url(std::string_view url) {
     out.scheme = "http";
     rest = url.substr(7);
   } else if (url.starts_with("https://")) {
-    return Error::invalid("url", "https is not supported for internal calls: " + std::string(url));
+    out.scheme = "https";
+    out.port = 443;
+    rest = url.substr(8);
   } else {
-    return Error::invalid("url", "expected http://host[:port][/path], got " + std::string(url));
+    return Error::invalid("url", "expected http[s]://host[:port][/path], got " + std::string(url));
   }
   const auto slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
@@ -64,7 +68,7 @@ namespace {
 
 struct PooledConnection {
   explicit PooledConnection(asio::any_io_executor ex) : stream(ex) {}
-  beast::tcp_stream stream;
+  MaybeTlsStream stream;
   beast::flat_buffer buffer;
 };
 
@@ -77,12 +81,15 @@ bool safe_to_resend(const ClientRequest& r) {
 
 struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
   Impl(IoPool& p, std::string h, std::uint16_t po, ClientOptions o)
-      : pool(p), host(std::move(h)), port(po), options(o), idle(p.size()), endpoints(p.size()) {}
+      : pool(p), host(std::move(h)), port(po), options(std::move(o)), idle(p.size()), endpoints(p.size()) {
+    if (options.tls) tls = make_client_context(*options.tls);
+  }
 
   IoPool& pool;
   std::string host;
   std::uint16_t port;
   ClientOptions options;
+  std::shared_ptr<asio::ssl::context> tls;  // set for https
   // Per I/O context, touched only on that context's thread.
   std::vector<std::vector<std::unique_ptr<PooledConnection>>> idle;
   std::vector<tcp::resolver::results_type> endpoints;
@@ -94,6 +101,27 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
       if (ctx(i).get_executor().running_in_this_thread()) return i;
     }
     return pool.next_index();
+  }
+
+  // Nothing is sent before the peer proved its name: a failure here ends the exchange (no resend).
+  asio::awaitable<bool> handshake(PooledConnection& conn, ClientResult& result) {
+    conn.stream.use_tls(tls);
+    auto* ssl = conn.stream.tls().native_handle();
+    const std::string peer = host + ":" + std::to_string(port);
+    if (!set_client_peer_name(ssl, host)) {
+      result.error = TransportError::kConnect;
+      result.error_message = "TLS handshake with " + peer + " failed: cannot set the expected host name";
+      co_return false;
+    }
+    beast::error_code ec;
+    co_await conn.stream.tls().async_handshake(asio::ssl::stream_base::client,
+                                               asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec) co_return true;
+    result.error = ec == beast::error::timeout ? TransportError::kTimeout : TransportError::kConnect;
+    result.error_message =
+        "TLS handshake with " + peer +
+        " failed: " + (ec == beast::error::timeout ? std::string("timed out") : tls_failure_reason(ec, ssl));
+    co_return false;
   }
 
   asio::awaitable<ClientResult> exchange(std::size_t index, ClientRequest& req,
@@ -131,15 +159,17 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
           }
           endpoints[index] = res;
         }
-        conn->stream.expires_after(remaining());
-        co_await conn->stream.async_connect(endpoints[index], asio::redirect_error(asio::use_awaitable, ec));
+        conn->stream.tcp().expires_after(remaining());
+        co_await conn->stream.tcp().async_connect(endpoints[index],
+                                                  asio::redirect_error(asio::use_awaitable, ec));
         if (ec) {
           result.error = ec == beast::error::timeout ? TransportError::kTimeout : TransportError::kConnect;
           result.error_message = "cannot connect to " + host + ":" + std::to_string(port) + ": " + ec.message();
           if (ec != beast::error::timeout) endpoints[index] = {};
           co_return result;
         }
-        conn->stream.socket().set_option(tcp::no_delay(true), ec);
+        conn->stream.tcp().socket().set_option(tcp::no_delay(true), ec);
+        if (tls && !co_await handshake(*conn, result)) co_return result;
       }
 
       bhttp::request<bhttp::string_body> out{bhttp::string_to_verb(req.method), req.target, 11};
@@ -149,7 +179,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
       out.keep_alive(true);
       out.prepare_payload();
 
-      conn->stream.expires_after(remaining());
+      conn->stream.tcp().expires_after(remaining());
       co_await bhttp::async_write(conn->stream, out, asio::redirect_error(asio::use_awaitable, ec));
       bhttp::response_parser<bhttp::string_body> parser;
       parser.body_limit(options.max_response_bytes);
@@ -165,8 +195,15 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
         result.error = ec == beast::error::timeout ? TransportError::kTimeout
                        : parser.got_some()         ? TransportError::kProtocol
                                                    : TransportError::kClosed;
-        result.error_message =
-            ec == beast::error::timeout ? std::string("timed out") : "connection failed: " + ec.message();
+        if (ec == beast::error::timeout) {
+          result.error_message = "timed out";
+        } else if (conn->stream.is_tls() && ec.category() == asio::error::get_ssl_category()) {
+          // TLS 1.3 reports a refused client certificate after the handshake, on the first read.
+          result.error_message = "TLS connection with " + host + ":" + std::to_string(port) +
+                                 " failed: " + tls_failure_reason(ec, conn->stream.tls().native_handle());
+        } else {
+          result.error_message = "connection failed: " + ec.message();
+        }
         co_return result;
       }
       auto& msg = parser.get();

@@ -6,19 +6,21 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/result.hpp"
 #include "http/message.hpp"
+#include "http/tls.hpp"
 
 namespace taskman::http {
 
 class IoPool;
 
 struct Url {
-  std::string scheme;  // "http"
+  std::string scheme;  // "http" or "https"
   std::string host;
-  std::uint16_t port = 80;
+  std::uint16_t port = 80;  // 443 for https unless given
   std::string base_path;  // "/api/v1" (no trailing slash)
 };
 Result<Url> parse_url(std::string_view url);
@@ -49,10 +51,13 @@ struct ClientResult {
 struct ClientOptions {
   std::size_t max_idle_per_context = 64;
   std::size_t max_response_bytes = 16 * 1024 * 1024;
+  // Set: every connection is TLS (https), the peer verified against these settings and the host name.
+  std::optional<TlsClientSettings> tls;
 };
 
 class HttpClient {
  public:
+  // Throws std::invalid_argument when options.tls names a file that cannot be loaded.
   HttpClient(IoPool& pool, std::string host, std::uint16_t port, ClientOptions options = {});
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;

@@ -80,6 +80,14 @@ TEST(Url, ParsesEndpoints) {
   EXPECT_EQ(v6->host, "::1");
   EXPECT_FALSE(parse_url("ftp://x"));
   EXPECT_FALSE(parse_url("http://host:0/"));
+  auto tls = parse_url("https://collector.example/v1/traces");
+  ASSERT_TRUE(tls);
+  EXPECT_EQ(tls->scheme, "https");
+  EXPECT_EQ(tls->port, 443) << "https defaults to 443";
+  EXPECT_EQ(tls->base_path, "/v1/traces");
+  auto tls_port = parse_url("https://127.0.0.1:8443");
+  ASSERT_TRUE(tls_port);
+  EXPECT_EQ(tls_port->port, 8443);
 }
 
 // A real server on a loopback port, talked to over raw sockets.

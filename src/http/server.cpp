@@ -17,6 +17,8 @@
 #include "core/text.hpp"
 #include "http/problem.hpp"
 #include "http/request_id.hpp"
+#include "http/tls_context.hpp"
+#include "http/tls_stream.hpp"
 #include "log/log.hpp"
 
 namespace taskman::http {
@@ -25,57 +27,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
-
-// ---------------------------------------------------------------------------------------------
-// IoPool
-
-struct IoPool::Impl {
-  std::vector<std::unique_ptr<asio::io_context>> contexts;
-  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
-  std::vector<std::thread> threads;
-  std::atomic<std::size_t> next{0};
-};
-
-IoPool::IoPool(std::size_t threads) : impl_(std::make_unique<Impl>()) {
-  if (threads == 0) threads = 1;
-  for (std::size_t i = 0; i < threads; ++i) {
-    impl_->contexts.push_back(std::make_unique<asio::io_context>(1));
-    impl_->guards.push_back(asio::make_work_guard(*impl_->contexts.back()));
-  }
-}
-
-IoPool::~IoPool() { stop(); }
-
-void IoPool::start() {
-  for (auto& ctx : impl_->contexts) {
-    impl_->threads.emplace_back([c = ctx.get()] { c->run(); });
-  }
-}
-
-void IoPool::stop() {
-  impl_->guards.clear();
-  for (auto& ctx : impl_->contexts) ctx->stop();
-  for (auto& t : impl_->threads) {
-    if (t.joinable() && t.get_id() != std::this_thread::get_id()) t.join();
-    if (t.joinable()) t.detach();
-  }
-  impl_->threads.clear();
-}
-
-std::size_t IoPool::size() const { return impl_->contexts.size(); }
-void* IoPool::context(std::size_t i) { return impl_->contexts.at(i).get(); }
-std::size_t IoPool::next_index() { return impl_->next.fetch_add(1, std::memory_order_relaxed) % size(); }
-void IoPool::post(std::function<void()> fn) { asio::post(*impl_->contexts[next_index()], std::move(fn)); }
-
-void IoPool::schedule(std::chrono::milliseconds delay, std::function<void()> fn) {
-  std::size_t index = impl_->contexts.size();
-  for (std::size_t i = 0; i < impl_->contexts.size(); ++i) {
-    if (impl_->contexts[i]->get_executor().running_in_this_thread()) index = i;
-  }
-  if (index == impl_->contexts.size()) index = next_index();
-  auto timer = std::make_shared<asio::steady_timer>(*impl_->contexts[index], delay);
-  timer->async_wait([timer, fn = std::move(fn)](const boost::system::error_code&) { fn(); });
-}
 
 // ---------------------------------------------------------------------------------------------
 // Responder state: the handler completes it from any thread; the connection coroutine waits on
@@ -183,7 +134,7 @@ namespace {
 
 struct Connection {
   explicit Connection(tcp::socket s) : stream(std::move(s)) {}
-  beast::tcp_stream stream;
+  MaybeTlsStream stream;
   bool idle = true;  // waiting for the next request (only touched on the connection's executor)
   std::shared_ptr<Responder::State> open_stream;
 };
@@ -224,6 +175,14 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::unique_ptr<tcp::acceptor> acceptor;
   std::uint16_t bound_port = 0;
   std::atomic<bool> draining{false};
+  // The TLS context new connections use; reload_tls() swaps it, open connections keep theirs.
+  mutable std::mutex tls_mu;
+  std::shared_ptr<asio::ssl::context> tls;
+
+  std::shared_ptr<asio::ssl::context> tls_context() const {
+    std::lock_guard lock(tls_mu);
+    return tls;
+  }
 
   mutable std::mutex mu;  // guards connections and drain_done
   std::set<std::shared_ptr<Connection>> connections;
@@ -247,6 +206,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> serve(std::shared_ptr<Connection> conn);
+  asio::awaitable<bool> handshake(Connection& conn, const std::string& peer);
   // Takes the response by reference: g++ 12 mishandles class temporaries passed by value into coroutines.
   asio::awaitable<bool> write_simple(Connection& conn, Request& req, Response& res, bool keep_alive);
 };
@@ -308,9 +268,26 @@ asio::awaitable<bool> Server::Impl::write_simple(Connection& conn, Request& req,
   out.keep_alive(keep_alive);
   out.prepare_payload();
   beast::error_code ec;
-  conn.stream.expires_after(options.read_timeout);
+  conn.stream.tcp().expires_after(options.read_timeout);
   co_await bhttp::async_write(conn.stream, out, asio::redirect_error(asio::use_awaitable, ec));
   co_return !ec;
+}
+
+// The handshake shares the read timeout: a client that connects and never speaks TLS is dropped.
+asio::awaitable<bool> Server::Impl::handshake(Connection& conn, const std::string& peer) {
+  auto ctx = tls_context();
+  if (!ctx) co_return true;
+  conn.stream.use_tls(std::move(ctx));
+  beast::error_code ec;
+  conn.stream.tcp().expires_after(options.read_timeout);
+  co_await conn.stream.tls().async_handshake(asio::ssl::stream_base::server,
+                                             asio::redirect_error(asio::use_awaitable, ec));
+  if (!ec) co_return true;
+  logger.warn("TLS handshake with " + peer + " failed: " +
+                  (ec == beast::error::timeout ? std::string("timed out")
+                                               : tls_failure_reason(ec, conn.stream.tls().native_handle())),
+              {{"remote", peer}});
+  co_return false;
 }
 
 asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Connection> conn) {
@@ -318,10 +295,19 @@ asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Connection> conn) {
   auto self = shared_from_this();
   beast::flat_buffer buffer;
   std::string remote;
+  std::string peer;  // address:port, for TLS errors
   {
     beast::error_code ec;
-    auto ep = conn->stream.socket().remote_endpoint(ec);
-    if (!ec) remote = ep.address().to_string();
+    auto ep = conn->stream.tcp().socket().remote_endpoint(ec);
+    if (!ec) {
+      remote = ep.address().to_string();
+      peer = remote + ":" + std::to_string(ep.port());
+    }
+  }
+  if (!co_await handshake(*conn, peer)) {
+    beast::error_code ignored;
+    conn->stream.tcp().socket().close(ignored);
+    co_return;
   }
   for (;;) {
     // Idle: wait for the first bytes of the next request under the idle timeout.
@@ -329,7 +315,7 @@ asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Connection> conn) {
     if (draining) break;
     beast::error_code ec;
     if (buffer.size() == 0) {
-      conn->stream.expires_after(options.idle_timeout);
+      conn->stream.tcp().expires_after(options.idle_timeout);
       const std::size_t n = co_await conn->stream.async_read_some(
           buffer.prepare(4096), asio::redirect_error(asio::use_awaitable, ec));
       if (ec) break;  // closed, idle timeout, or cancelled by drain
@@ -341,7 +327,7 @@ asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Connection> conn) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.body_limit(options.max_body_bytes);
     parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
-    conn->stream.expires_after(options.read_timeout);
+    conn->stream.tcp().expires_after(options.read_timeout);
     const auto started = std::chrono::steady_clock::now();
     co_await bhttp::async_read(conn->stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
 
@@ -452,7 +438,7 @@ asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Connection> conn) {
       head.chunked(true);
       head.keep_alive(keep_alive);
       bhttp::response_serializer<bhttp::empty_body> sr{head};
-      conn->stream.expires_after(options.read_timeout);
+      conn->stream.tcp().expires_after(options.read_timeout);
       co_await bhttp::async_write_header(conn->stream, sr, asio::redirect_error(asio::use_awaitable, ec));
       ok = !ec;
       while (ok) {
@@ -466,7 +452,7 @@ asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Connection> conn) {
         for (auto& chunk : batch) {
           if (chunk.empty()) continue;
           bytes += chunk.size();
-          conn->stream.expires_after(options.read_timeout);
+          conn->stream.tcp().expires_after(options.read_timeout);
           co_await asio::async_write(conn->stream, bhttp::make_chunk(asio::buffer(chunk)),
                                      asio::redirect_error(asio::use_awaitable, ec));
           if (ec) break;
@@ -476,7 +462,7 @@ asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Connection> conn) {
           break;
         }
         if (closed) {
-          conn->stream.expires_after(options.read_timeout);
+          conn->stream.tcp().expires_after(options.read_timeout);
           co_await asio::async_write(conn->stream, bhttp::make_chunk_last(),
                                      asio::redirect_error(asio::use_awaitable, ec));
           ok = !ec;
@@ -486,7 +472,7 @@ asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Connection> conn) {
           std::lock_guard lock(state->mu);
           if (!state->chunks.empty() || state->stream_closed) continue;
         }
-        conn->stream.expires_never();
+        conn->stream.tcp().expires_never();
         state->signal.expires_at(asio::steady_timer::time_point::max());
         co_await state->signal.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         ec = {};  // the wake-up cancels the timer: operation_aborted is the normal case, not a write error
@@ -513,8 +499,8 @@ asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Connection> conn) {
     if (!ok || !keep_alive) break;
   }
   beast::error_code ignored;
-  conn->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  conn->stream.close();
+  conn->stream.tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+  conn->stream.tcp().close();
 }
 
 Server::Server(IoPool& pool, ServerOptions options, Router router, log::Logger& logger)
@@ -532,6 +518,13 @@ Server::~Server() {
 void Server::add_observer(RequestObserver* observer) { impl_->observers.push_back(observer); }
 
 void Server::start() {
+  if (impl_->options.tls.enabled()) {
+    try {
+      impl_->tls = make_server_context(impl_->options.tls);
+    } catch (const std::invalid_argument& e) {
+      throw std::runtime_error(e.what());
+    }
+  }
   auto& ctx = impl_->ctx(0);
   beast::error_code ec;
   const auto address = asio::ip::make_address(impl_->options.host == "localhost" ? "127.0.0.1"
@@ -556,6 +549,20 @@ void Server::start() {
 }
 
 std::uint16_t Server::port() const { return impl_->bound_port; }
+
+bool Server::tls() const { return impl_->options.tls.enabled(); }
+
+Status Server::reload_tls() {
+  if (!impl_->options.tls.enabled()) return {};
+  try {
+    auto fresh = make_server_context(impl_->options.tls);
+    std::lock_guard lock(impl_->tls_mu);
+    impl_->tls = std::move(fresh);
+    return {};
+  } catch (const std::invalid_argument& e) {
+    return Error::invalid("tls", e.what());
+  }
+}
 
 std::size_t Server::open_connections() const {
   std::lock_guard lock(impl_->mu);
@@ -582,7 +589,7 @@ void Server::drain(std::chrono::milliseconds timeout, std::function<void()> done
   for (auto& c : conns) {
     asio::post(c->stream.get_executor(), [c] {
       beast::error_code ignored;  // the peer may have closed it a moment ago
-      if (c->idle) c->stream.socket().cancel(ignored);
+      if (c->idle) c->stream.tcp().socket().cancel(ignored);
       if (c->open_stream && c->open_stream->event_stream) {
         {
           std::lock_guard lock(c->open_stream->mu);
@@ -611,7 +618,7 @@ void Server::drain(std::chrono::milliseconds timeout, std::function<void()> done
       for (auto& c : left) {
         asio::post(c->stream.get_executor(), [c] {
           beast::error_code ignored;
-          c->stream.socket().close(ignored);
+          c->stream.tcp().socket().close(ignored);
         });
       }
       if (cb) cb();

@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "core/result.hpp"
 #include "http/router.hpp"
+#include "http/tls.hpp"
 
 namespace taskman::log {
 class Logger;
@@ -40,6 +42,8 @@ struct ServerOptions {
   // "Authorization: Bearer <one of these>" (compared in constant time); else 401.
   std::vector<std::string> bearer_tokens;
   std::string auth_path_prefix;
+  // Set (cert_file non-empty): every connection is TLS; plain HTTP clients fail the handshake.
+  TlsServerSettings tls;
 };
 
 class Server {
@@ -51,8 +55,13 @@ class Server {
 
   void add_observer(RequestObserver* observer);  // before start()
   // Binds and starts accepting; throws std::runtime_error naming the address when it cannot bind.
+  // A TLS certificate or key that cannot be loaded is also a runtime_error, naming the file.
   void start();
   std::uint16_t port() const;
+  bool tls() const;
+  // Loads the certificate and key files again into a new context for new connections (SIGHUP);
+  // on failure the old one stays in use and the error names the file and the reason.
+  Status reload_tls();
   // Stops accepting, closes idle keep-alive connections and open streams, lets in-flight requests
   // finish; calls `done` (on an I/O thread) when no connection is left or `timeout` passed.
   void drain(std::chrono::milliseconds timeout, std::function<void()> done);

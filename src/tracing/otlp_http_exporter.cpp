@@ -56,17 +56,27 @@ Result<std::unique_ptr<OtlpHttpExporter>> OtlpHttpExporter::create(OtlpSettings 
   }
   // parse_url drops a trailing '/', but the endpoint is used exactly as configured (exporter.md):
   // take the request target verbatim from after the authority.
-  std::string_view rest = std::string_view(settings.endpoint).substr(std::string_view("http://").size());
+  std::string_view rest = std::string_view(settings.endpoint).substr(url->scheme.size() + 3);
   const auto slash = rest.find('/');
   std::string target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
-  return std::unique_ptr<OtlpHttpExporter>(
-      new OtlpHttpExporter(std::move(settings), std::move(resource), std::move(scope), logger, retry,
-                           std::move(hooks), url->host, url->port, std::move(target)));
+  http::ClientOptions client;
+  if (url->scheme == "https") {
+    client.tls = http::TlsClientSettings{settings.certificate_file, settings.client_certificate_file,
+                                         settings.client_key_file};
+  }
+  try {
+    return std::unique_ptr<OtlpHttpExporter>(
+        new OtlpHttpExporter(std::move(settings), std::move(resource), std::move(scope), logger, retry,
+                             std::move(hooks), url->host, url->port, std::move(target), std::move(client)));
+  } catch (const std::invalid_argument& e) {
+    return Error::invalid("OTEL_EXPORTER_OTLP_CERTIFICATE", e.what());
+  }
 }
 
 OtlpHttpExporter::OtlpHttpExporter(OtlpSettings settings, Resource resource, InstrumentationScope scope,
                                    log::Logger* logger, RetryPolicy retry, ExporterHooks hooks,
-                                   std::string host, std::uint16_t port, std::string target)
+                                   std::string host, std::uint16_t port, std::string target,
+                                   http::ClientOptions client)
     : settings_(std::move(settings)),
       resource_(std::move(resource)),
       scope_(std::move(scope)),
@@ -76,7 +86,7 @@ OtlpHttpExporter::OtlpHttpExporter(OtlpSettings settings, Resource resource, Ins
       target_(std::move(target)),
       pool_(std::make_unique<http::IoPool>(1)) {
   retry_.max_attempts = std::max(1, retry_.max_attempts);
-  client_ = std::make_unique<http::HttpClient>(*pool_, std::move(host), port);
+  client_ = std::make_unique<http::HttpClient>(*pool_, std::move(host), port, std::move(client));
   pool_->start();
 }
 

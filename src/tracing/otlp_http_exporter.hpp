@@ -26,6 +26,7 @@ class Logger;
 namespace taskman::http {
 class IoPool;
 class HttpClient;
+struct ClientOptions;
 }  // namespace taskman::http
 
 namespace taskman::tracing {
@@ -56,8 +57,8 @@ bool is_retryable_status(int status);
 
 class OtlpHttpExporter final : public SpanExporter {
  public:
-  // Fails when the endpoint is not an http:// URL the client can reach (https is not supported by the
-  // in-tree client).
+  // Fails when the endpoint is not an http:// or https:// URL, or (https) when a certificate file
+  // cannot be loaded; the error names the variable and the file.
   static Result<std::unique_ptr<OtlpHttpExporter>> create(OtlpSettings settings, Resource resource,
                                                           InstrumentationScope scope, log::Logger* logger,
                                                           RetryPolicy retry = {}, ExporterHooks hooks = {});
@@ -74,7 +75,7 @@ class OtlpHttpExporter final : public SpanExporter {
  private:
   OtlpHttpExporter(OtlpSettings settings, Resource resource, InstrumentationScope scope, log::Logger* logger,
                    RetryPolicy retry, ExporterHooks hooks, std::string host, std::uint16_t port,
-                   std::string target);
+                   std::string target, http::ClientOptions client);
   bool default_wait(std::chrono::milliseconds delay);
   std::chrono::milliseconds backoff(int retry_index);
   void report_partial_success(const std::string& content_type, const std::string& body);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
@@ -250,10 +251,38 @@ TEST_F(ExporterTest, CancelStopsRetrying) {
   EXPECT_EQ(receiver_.received().size(), 1u);
 }
 
+// exporter.md: the signal-specific TLS files win over the generic ones; unset means none.
+TEST(OtlpTlsSettings, TracesFormWins) {
+  auto env = [](std::map<std::string, std::string> vars) {
+    return [vars](std::string_view n) -> std::optional<std::string> {
+      auto it = vars.find(std::string(n));
+      if (it == vars.end()) return std::nullopt;
+      return it->second;
+    };
+  };
+  const auto s = settings_from_env(env({{"OTEL_EXPORTER_OTLP_CERTIFICATE", "/generic/ca.pem"},
+                                        {"OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "/traces/ca.pem"},
+                                        {"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "/generic/client.pem"},
+                                        {"OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", "/traces/client.key"}}),
+                                   "x", "");
+  EXPECT_EQ(s.otlp.certificate_file, "/traces/ca.pem");
+  EXPECT_EQ(s.otlp.client_certificate_file, "/generic/client.pem");
+  EXPECT_EQ(s.otlp.client_key_file, "/traces/client.key");
+  const auto none = settings_from_env(env({}), "x", "");
+  EXPECT_TRUE(none.otlp.certificate_file.empty());
+  EXPECT_TRUE(none.otlp.client_certificate_file.empty());
+}
+
 TEST(OtlpHttpExporter, RejectsEndpointsTheClientCannotUse) {
   OtlpSettings https;
   https.endpoint = "https://collector:4318/v1/traces";
-  EXPECT_FALSE(OtlpHttpExporter::create(https, {}, {}, nullptr).ok());
+  EXPECT_TRUE(OtlpHttpExporter::create(https, {}, {}, nullptr).ok())
+      << "https verifies against the system store";
+  https.certificate_file = "/nonexistent/ca.pem";
+  auto missing_ca = OtlpHttpExporter::create(https, {}, {}, nullptr);
+  ASSERT_FALSE(missing_ca.ok());
+  EXPECT_NE(missing_ca.error().message.find("/nonexistent/ca.pem"), std::string::npos)
+      << missing_ca.error().message;
   OtlpSettings no_scheme;
   no_scheme.endpoint = "collector:4318";
   EXPECT_FALSE(OtlpHttpExporter::create(no_scheme, {}, {}, nullptr).ok());

@@ -247,6 +247,18 @@ TracingSettings settings_from_env(const Getenv& getenv, std::string default_serv
     s.otlp.timeout = std::chrono::milliseconds(read_number(getenv, name, s.otlp.timeout.count(), 1, m));
     (void)v;
   }
+  // TLS files: existence and readability are checked by the config layer, before start-up.
+  if (auto [v, name] = pick("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE"); v) {
+    s.otlp.certificate_file = std::string(trim(*v));
+  }
+  if (auto [v, name] =
+          pick("OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE");
+      v) {
+    s.otlp.client_certificate_file = std::string(trim(*v));
+  }
+  if (auto [v, name] = pick("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", "OTEL_EXPORTER_OTLP_CLIENT_KEY"); v) {
+    s.otlp.client_key_file = std::string(trim(*v));
+  }
   if (auto [v, name] = pick("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"); v) {
     if (auto kvs = parse_key_value_list(*v)) {
       for (auto& [key, value] : *kvs) {

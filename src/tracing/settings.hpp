@@ -29,6 +29,10 @@ struct OtlpSettings {
   OtlpCompression compression = OtlpCompression::kNone;
   std::vector<std::pair<std::string, std::string>> headers;  // extra request headers (auth, tenant)
   std::chrono::milliseconds timeout{10000};                  // one HTTP attempt (OTEL_EXPORTER_OTLP_TIMEOUT)
+  // https:// only (exporter.md "Configuration Options"); empty: the system store, no client certificate.
+  std::string certificate_file;         // OTEL_EXPORTER_OTLP_CERTIFICATE: trusted CAs (PEM)
+  std::string client_certificate_file;  // OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE (PEM chain)
+  std::string client_key_file;          // OTEL_EXPORTER_OTLP_CLIENT_KEY (PEM)
 };
 
 struct TracingSettings {

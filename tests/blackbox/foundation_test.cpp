@@ -99,39 +99,41 @@ TEST(ConfigCheck, InvalidConfigurationBindsNoPort) {
   EXPECT_EQ(err.find("listening"), std::string::npos);
 }
 
-// What `config check` accepts also starts: https endpoints are refused by the check itself (exit 2,
-// with the reason), and start-up applies the same rule before binding anything. PostgreSQL is
-// part of this build: its URL passes, and its password is never printed.
+// What `config check` accepts also starts: a TLS file that cannot be read is refused by the check
+// itself (exit 2, with the reason), and start-up applies the same rule before binding anything.
+// https:// endpoints and PostgreSQL are part of this build: they pass, and a password is never printed.
 TEST(ConfigCheck, ReportsWhatThisBuildCannotRun) {
   TempDir dir;
+  const std::string missing = dir.path() + "/missing-ca.pem";
   Process::Options o;
   o.args = {"config", "check"};
   o.env = {{"TASK_MANAGER_API_ENDPOINT", "https://backend.example:8443/api/v1"},
-           {"OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector.example:4318"},
+           {"BACKEND_CA_FILE", missing},
+           {"OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", missing},
            {"DATABASE_URL", "postgres://app:hunter2@db.example/tasks"}};
   o.cwd = dir.path();
   Process check(o);
   EXPECT_EQ(check.wait_exit(), 2);
   const auto err = check.stderr_text();
   EXPECT_NE(err.find("2 problems"), std::string::npos) << err;
-  EXPECT_NE(err.find("TASK_MANAGER_API_ENDPOINT: https://backend.example:8443/api/v1: https:// is not supported by "
-                     "this build"),
-            std::string::npos)
+  EXPECT_NE(err.find("BACKEND_CA_FILE: " + missing + ": cannot open the file for reading"), std::string::npos)
       << err;
-  EXPECT_NE(err.find("OTEL_EXPORTER_OTLP_ENDPOINT: https://collector.example:4318: https:// is not supported"),
-            std::string::npos)
+  EXPECT_NE(
+      err.find("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE: " + missing + ": cannot open the file for reading"),
+      std::string::npos)
       << err;
   EXPECT_EQ(err.find("DATABASE_URL"), std::string::npos) << err;
   EXPECT_EQ(err.find("hunter2"), std::string::npos) << err;
 
   Process::Options s;
   s.args = {"serve", "--port", "0", "--api-port", "0", "--database-url", "postgres://app:hunter2@db.example/tasks",
-            "--task-manager-api-endpoint", "https://backend.example:8443/api/v1"};
+            "--task-manager-api-endpoint", "https://backend.example:8443/api/v1", "--backend-ca-file", missing};
   s.cwd = dir.path();
   Process serve(s);
   EXPECT_EQ(serve.wait_exit(), 2);
   const auto serr = serve.stderr_text();
-  EXPECT_NE(serr.find("https:// is not supported by this build"), std::string::npos) << serr;
+  EXPECT_NE(serr.find("BACKEND_CA_FILE: " + missing + ": cannot open the file for reading"), std::string::npos)
+      << serr;
   EXPECT_EQ(serr.find("listening"), std::string::npos) << serr;
   EXPECT_EQ(serr.find("hunter2"), std::string::npos) << serr;
 }
