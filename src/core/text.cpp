@@ -158,6 +158,11 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_v
   tm.tm_min = m;
   tm.tm_sec = sec > 59 ? 59 : sec;
   const std::time_t t = timegm(&tm) - offset_s;
+  // system_clock counts int64 nanoseconds, which span only 1677-09-21..2262-04-11: converting a time
+  // outside that (a due date in year 9005, say) overflows, so such a time is refused like a bad one.
+  constexpr std::time_t kLimit =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::duration::max()).count() - 1;
+  if (t > kLimit || t < -kLimit) return std::nullopt;
   return std::chrono::system_clock::from_time_t(t) +
          std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(nanos));
 }

@@ -16,7 +16,8 @@ std::string json_quote(std::string_view s);
 
 // RFC 3339 UTC with milliseconds: 2026-11-27T02:45:48.123Z
 std::string format_rfc3339_ms(std::chrono::system_clock::time_point t);
-// RFC 3339 parse (any offset, optional fraction); nullopt when malformed.
+// RFC 3339 parse (any offset, optional fraction); nullopt when malformed or outside what system_clock
+// can hold (years 1678 to 2261).
 std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view s);
 
 // Lowercase hex of `n` cryptographically random bytes (OpenSSL RAND_bytes).

@@ -138,6 +138,16 @@ TEST(Codec, ListQueryValidation) {
   EXPECT_EQ(parse_task_list({})->page.limit, kDefaultLimit);
 }
 
+// Found by fuzzing (fuzz/rest_body, fuzz/query): a date-time far from 1970 overflowed the clock
+// (undefined behaviour) instead of being refused with a 400 naming the field.
+TEST(Codec, DateTimesOutsideTheClockRangeAreRefusedByName) {
+  EXPECT_EQ(task_errors(R"({"title":"x","due_at":"9005-01-01T00:00:00Z"})"), V{"due_at"});
+  EXPECT_EQ(task_errors(R"({"title":"x","due_at":"1013-01-01T00:00:00Z"})"), V{"due_at"});
+  auto bad = parse_task_list({{"due_before", "9005-01-01T00:00:00Z"}, {"due_after", "0001-01-01T00:00:00Z"}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(fields_of(bad.error()), (V{"due_before", "due_after"}));
+}
+
 TEST(Codec, CursorRoundTripAndTampering) {
   const auto c = make_cursor("priority", store::KeysetPosition{2, "abc"});
   auto ok = parse_task_list({{"sort", "priority"}, {"cursor", c}});
