@@ -53,6 +53,16 @@ TEST(Rfc3339, RejectsTimesOutsideTheClockRange) {
   EXPECT_TRUE(parse_rfc3339("1677-09-22T00:00:00Z"));
 }
 
+TEST(JsonNesting, CountsOnlyBracketsOutsideStrings) {
+  EXPECT_FALSE(json_nesting_exceeds("[[1]]", 2));
+  EXPECT_TRUE(json_nesting_exceeds("[[[1]]]", 2));
+  EXPECT_TRUE(json_nesting_exceeds("{\"a\":{\"b\":[", 2));           // unterminated still counts
+  EXPECT_FALSE(json_nesting_exceeds(R"(["[[[[", "\"[[[["])", 1));      // inside strings, escaped quotes
+  EXPECT_FALSE(json_nesting_exceeds("[][][][][]", 1));                    // siblings are not depth
+  EXPECT_TRUE(json_nesting_exceeds(std::string(1000000, '[')));
+  EXPECT_FALSE(json_nesting_exceeds(std::string(kMaxJsonDepth, '[')));
+}
+
 TEST(RandomHex, LengthAndAlphabet) {
   const auto h = random_hex(16);
   EXPECT_EQ(h.size(), 32u);

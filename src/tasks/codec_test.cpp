@@ -148,6 +148,16 @@ TEST(Codec, DateTimesOutsideTheClockRangeAreRefusedByName) {
   EXPECT_EQ(fields_of(bad.error()), (V{"due_before", "due_after"}));
 }
 
+// Deep nesting overflowed the stack when the value was copied; refused up front, naming the body.
+TEST(Codec, NestingDeeperThanTheLimitIsRefusedNamingTheBody) {
+  const std::string deep = R"({"title":"x","labels":)" + std::string(200000, '[') + std::string(200000, ']') + "}";
+  EXPECT_EQ(task_errors(deep), V{"body"});
+  auto comment = decode_comment(R"({"body":)" + std::string(65, '[') + std::string(65, ']') + "}");
+  ASSERT_FALSE(comment.ok());
+  EXPECT_EQ(fields_of(comment.error()), V{"body"});
+  EXPECT_NE(comment.error().message.find("nested deeper than 64"), std::string::npos);
+}
+
 TEST(Codec, CursorRoundTripAndTampering) {
   const auto c = make_cursor("priority", store::KeysetPosition{2, "abc"});
   auto ok = parse_task_list({{"sort", "priority"}, {"cursor", c}});
