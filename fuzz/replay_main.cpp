@@ -7,6 +7,7 @@
 #include <sanitizer/common_interface_defs.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -42,6 +43,14 @@ void save_current() {
   const std::string path = g_artifact_prefix + name;
   std::ofstream(path, std::ios::binary) << *g_current;
   std::fprintf(stderr, "==replay== input written to %s (%zu bytes)\n", path.c_str(), g_current->size());
+}
+
+// FUZZ_CHECK and uncaught exceptions end in abort(), which the sanitizers do not report: keep the
+// input there too, then die of the same signal.
+void on_abort(int sig) {
+  save_current();
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
 }
 
 void run_one(const Bytes& input) {
@@ -189,6 +198,7 @@ int main(int argc, char** argv) {
     else inputs.emplace_back(arg);
   }
   __sanitizer_set_death_callback(save_current);
+  std::signal(SIGABRT, on_abort);
 
   std::vector<Bytes> corpus;
   for (const auto& p : inputs) {

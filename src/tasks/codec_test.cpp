@@ -158,6 +158,15 @@ TEST(Codec, NestingDeeperThanTheLimitIsRefusedNamingTheBody) {
   EXPECT_NE(comment.error().message.find("nested deeper than 64"), std::string::npos);
 }
 
+// Found by fuzz/rest_body: a number whose exponent overflows made nlohmann::json throw out_of_range,
+// which escaped the decoder (a 500 from the server) instead of a 400 naming the body.
+TEST(Codec, NumbersOutOfRangeAreRefusedNamingTheBody) {
+  EXPECT_EQ(task_errors(R"({"title":"x","priority":2233720368547758e720368547758})"), V{"body"});
+  auto project = decode_project(R"({"name":1e99999999999999999999})", Mode::kCreate);
+  ASSERT_FALSE(project.ok());
+  EXPECT_EQ(fields_of(project.error()), V{"body"});
+}
+
 TEST(Codec, CursorRoundTripAndTampering) {
   const auto c = make_cursor("priority", store::KeysetPosition{2, "abc"});
   auto ok = parse_task_list({{"sort", "priority"}, {"cursor", c}});

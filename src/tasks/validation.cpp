@@ -24,6 +24,9 @@ Result<json> parse_object(std::string_view body) {
   json j;
   try {
     j = json::parse(body.begin(), body.end());
+  } catch (const json::out_of_range& e) {
+    // A number the parser cannot hold ("1e99999999999999999999" style exponents): bad input, not a 500.
+    return Error::invalid("body", "malformed JSON: a number is out of range");
   } catch (const json::parse_error& e) {
     // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 9: ..."; keep the
     // human part, which names the position.
