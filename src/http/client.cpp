@@ -5,6 +5,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <cctype>
 #include <charconv>
 #include <future>
 
@@ -53,6 +54,13 @@ Result<Url> parse_url(std::string_view url) {
   }
   for (unsigned char c : host) {
     if (c <= ' ' || c == 0x7f) return Error::invalid("url", "bad character in the host of " + std::string(url));
+    // Inside brackets only an IPv6 address (hex, ':', '.') with an optional %zone.
+    if (bracketed && !std::isalnum(c) && c != ':' && c != '.' && c != '%' && c != '_' && c != '-') {
+      return Error::invalid("url", "bad IPv6 address in " + std::string(url));
+    }
+  }
+  if (bracketed && host.find(':') == std::string_view::npos) {
+    return Error::invalid("url", "bad IPv6 address in " + std::string(url));
   }
   out.host = std::string(host);
   if (!port_text.empty()) {

@@ -85,7 +85,8 @@ TEST(Url, ParsesEndpoints) {
 // spaces and control characters (a CR LF in the Host header of every backend call).
 TEST(Url, RefusesHostsThatAreNotNamesOrBracketedAddresses) {
   for (const char* bad : {"http://::1]:4318", "http://a:b:80/", "http://a]:80", "http://a[b]:80", "http://exa mple:80",
-                          "http://h\r\nX-Injected: 1:80", "http://h\x7f/"}) {
+                          "http://h\r\nX-Injected: 1:80", "http://h\x7f/",
+                          "http://[['1]:4318/", "http://[a]:80"}) {
     auto u = parse_url(bad);
     ASSERT_FALSE(u) << bad;
     EXPECT_EQ(u.error().fields.at(0).field, "url");
