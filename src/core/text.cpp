@@ -137,6 +137,28 @@ std::string format_rfc3339_ms(std::chrono::system_clock::time_point t) {
   return out;
 }
 
+bool json_nesting_exceeds(std::string_view text, std::size_t max_depth) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return true;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return false;
+}
+
 std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view s) {
   auto digits = [&](std::size_t pos, std::size_t n, int& out) {
     if (pos + n > s.size()) return false;
@@ -196,6 +218,11 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_v
   tm.tm_min = m;
   tm.tm_sec = sec > 59 ? 59 : sec;
   const std::time_t t = timegm(&tm) - offset_s;
+  // system_clock counts int64 nanoseconds, which span only 1677-09-21..2262-04-11: converting a time
+  // outside that (a due date in year 9005, say) overflows, so such a time is refused like a bad one.
+  constexpr std::time_t kLimit =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::duration::max()).count() - 1;
+  if (t > kLimit || t < -kLimit) return std::nullopt;
   return std::chrono::system_clock::from_time_t(t) +
          std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(nanos));
 }

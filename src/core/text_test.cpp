@@ -59,6 +59,26 @@ TEST(Rfc3339, RejectsMalformed) {
   }
 }
 
+// Found by fuzz/query and fuzz/rest_body: years far from 1970 overflowed system_clock's nanoseconds (UB).
+TEST(Rfc3339, RejectsTimesOutsideTheClockRange) {
+  for (const char* s : {"9005-01-01T00:00:00Z", "1013-01-01T00:00:00Z", "0000-01-01T00:00:00Z",
+                        "9999-12-31T23:59:59.999+14:00", "2262-04-12T00:00:00Z", "1677-09-20T00:00:00Z"}) {
+    EXPECT_FALSE(parse_rfc3339(s)) << s;
+  }
+  EXPECT_TRUE(parse_rfc3339("2262-04-10T00:00:00Z"));
+  EXPECT_TRUE(parse_rfc3339("1677-09-22T00:00:00Z"));
+}
+
+TEST(JsonNesting, CountsOnlyBracketsOutsideStrings) {
+  EXPECT_FALSE(json_nesting_exceeds("[[1]]", 2));
+  EXPECT_TRUE(json_nesting_exceeds("[[[1]]]", 2));
+  EXPECT_TRUE(json_nesting_exceeds("{\"a\":{\"b\":[", 2));           // unterminated still counts
+  EXPECT_FALSE(json_nesting_exceeds(R"(["[[[[", "\"[[[["])", 1));      // inside strings, escaped quotes
+  EXPECT_FALSE(json_nesting_exceeds("[][][][][]", 1));                    // siblings are not depth
+  EXPECT_TRUE(json_nesting_exceeds(std::string(1000000, '[')));
+  EXPECT_FALSE(json_nesting_exceeds(std::string(kMaxJsonDepth, '[')));
+}
+
 TEST(RandomHex, LengthAndAlphabet) {
   const auto h = random_hex(16);
   EXPECT_EQ(h.size(), 32u);

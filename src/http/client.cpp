@@ -5,6 +5,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <cctype>
 #include <charconv>
 #include <future>
 
@@ -50,6 +51,21 @@ Result<Url> parse_url(std::string_view url) {
     port_text = authority.substr(colon + 1);
   }
   if (host.empty()) return Error::invalid("url", "missing host in " + std::string(url));
+  // Found by fuzz/url: "http://::1]:4318" was taken as host "::1]". Unbracketed hosts are names or IPv4.
+  const bool bracketed = !authority.empty() && authority.front() == '[';
+  if (!bracketed && host.find_first_of("[]:") != std::string_view::npos) {
+    return Error::invalid("url", "bad host in " + std::string(url) + " (an IPv6 address goes in brackets: [::1])");
+  }
+  for (unsigned char c : host) {
+    if (c <= ' ' || c == 0x7f) return Error::invalid("url", "bad character in the host of " + std::string(url));
+    // Inside brackets only an IPv6 address (hex, ':', '.') with an optional %zone.
+    if (bracketed && !std::isalnum(c) && c != ':' && c != '.' && c != '%' && c != '_' && c != '-') {
+      return Error::invalid("url", "bad IPv6 address in " + std::string(url));
+    }
+  }
+  if (bracketed && host.find(':') == std::string_view::npos) {
+    return Error::invalid("url", "bad IPv6 address in " + std::string(url));
+  }
   out.host = std::string(host);
   if (!port_text.empty()) {
     unsigned p = 0;

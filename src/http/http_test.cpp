@@ -90,6 +90,20 @@ TEST(Url, ParsesEndpoints) {
   EXPECT_EQ(tls_port->port, 8443);
 }
 
+// Found by fuzz/url: brackets and colons outside [...] were taken into the host ("::1]"), and so were
+// spaces and control characters (a CR LF in the Host header of every backend call).
+TEST(Url, RefusesHostsThatAreNotNamesOrBracketedAddresses) {
+  for (const char* bad : {"http://::1]:4318", "http://a:b:80/", "http://a]:80", "http://a[b]:80", "http://exa mple:80",
+                          "http://h\r\nX-Injected: 1:80", "http://h\x7f/",
+                          "http://[['1]:4318/", "http://[a]:80"}) {
+    auto u = parse_url(bad);
+    ASSERT_FALSE(u) << bad;
+    EXPECT_EQ(u.error().fields.at(0).field, "url");
+  }
+  EXPECT_TRUE(parse_url("http://[fe80::1%25eth0]:80"));
+  EXPECT_TRUE(parse_url("http://127.0.0.1:8081/api/v1"));
+}
+
 // A real server on a loopback port, talked to over raw sockets.
 class ServerTest : public ::testing::Test {
  protected:

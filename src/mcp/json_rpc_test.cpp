@@ -54,6 +54,21 @@ TEST(JsonRpc, MalformedTextIsParseError) {
   }
 }
 
+// A body of a million '[' parsed fine but overflowed the I/O thread's stack when the params were
+// copied, killing the server (found while fuzzing the JSON-RPC layer). Refused before parsing now.
+TEST(JsonRpc, NestingDeeperThanTheLimitIsParseError) {
+  const std::string deep = R"({"jsonrpc":"2.0","id":1,"method":"x","params":{"a":)" + std::string(500000, '[') +
+                           std::string(500000, ']') + "}}";
+  auto j = parse_json(deep);
+  ASSERT_TRUE(std::holds_alternative<RpcError>(j));
+  EXPECT_EQ(std::get<RpcError>(j).code, rpc::kParseError);
+  EXPECT_NE(std::get<RpcError>(j).message.find("nested deeper than 64"), std::string::npos);
+  // 64 levels in all (the message object is the first) still parse; brackets inside strings do not count.
+  const std::string ok = R"({"jsonrpc":"2.0","id":1,"method":"x","params":)" + std::string(63, '[') +
+                         R"("[[[[{{{{")" + std::string(63, ']') + "}";
+  EXPECT_TRUE(std::holds_alternative<Json>(parse_json(ok)));
+}
+
 TEST(JsonRpc, RejectsInvalidRequestsWithTheRecoverableId) {
   EXPECT_EQ(must_reject(R"([{"jsonrpc":"2.0","id":1,"method":"ping"}])").error.code, rpc::kInvalidRequest);
   EXPECT_EQ(must_reject("42").error.code, rpc::kInvalidRequest);

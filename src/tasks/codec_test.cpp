@@ -138,6 +138,35 @@ TEST(Codec, ListQueryValidation) {
   EXPECT_EQ(parse_task_list({})->page.limit, kDefaultLimit);
 }
 
+// Found by fuzzing (fuzz/rest_body, fuzz/query): a date-time far from 1970 overflowed the clock
+// (undefined behaviour) instead of being refused with a 400 naming the field.
+TEST(Codec, DateTimesOutsideTheClockRangeAreRefusedByName) {
+  EXPECT_EQ(task_errors(R"({"title":"x","due_at":"9005-01-01T00:00:00Z"})"), V{"due_at"});
+  EXPECT_EQ(task_errors(R"({"title":"x","due_at":"1013-01-01T00:00:00Z"})"), V{"due_at"});
+  auto bad = parse_task_list({{"due_before", "9005-01-01T00:00:00Z"}, {"due_after", "0001-01-01T00:00:00Z"}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(fields_of(bad.error()), (V{"due_before", "due_after"}));
+}
+
+// Deep nesting overflowed the stack when the value was copied; refused up front, naming the body.
+TEST(Codec, NestingDeeperThanTheLimitIsRefusedNamingTheBody) {
+  const std::string deep = R"({"title":"x","labels":)" + std::string(200000, '[') + std::string(200000, ']') + "}";
+  EXPECT_EQ(task_errors(deep), V{"body"});
+  auto comment = decode_comment(R"({"body":)" + std::string(65, '[') + std::string(65, ']') + "}");
+  ASSERT_FALSE(comment.ok());
+  EXPECT_EQ(fields_of(comment.error()), V{"body"});
+  EXPECT_NE(comment.error().message.find("nested deeper than 64"), std::string::npos);
+}
+
+// Found by fuzz/rest_body: a number whose exponent overflows made nlohmann::json throw out_of_range,
+// which escaped the decoder (a 500 from the server) instead of a 400 naming the body.
+TEST(Codec, NumbersOutOfRangeAreRefusedNamingTheBody) {
+  EXPECT_EQ(task_errors(R"({"title":"x","priority":2233720368547758e720368547758})"), V{"body"});
+  auto project = decode_project(R"({"name":1e99999999999999999999})", Mode::kCreate);
+  ASSERT_FALSE(project.ok());
+  EXPECT_EQ(fields_of(project.error()), V{"body"});
+}
+
 TEST(Codec, CursorRoundTripAndTampering) {
   const auto c = make_cursor("priority", store::KeysetPosition{2, "abc"});
   auto ok = parse_task_list({{"sort", "priority"}, {"cursor", c}});

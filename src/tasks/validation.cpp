@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "core/text.hpp"
 #include "tasks/checks.hpp"
 #include "tasks/ids.hpp"
 #include "tasks/limits.hpp"
@@ -17,6 +18,9 @@ using nlohmann::json;
 using Errors = FieldErrors;
 
 Result<json> parse_object(std::string_view body) {
+  if (json_nesting_exceeds(body)) {
+    return Error::invalid("body", "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  }
   json j;
   try {
     j = json::parse(body.begin(), body.end());
