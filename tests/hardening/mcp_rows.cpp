@@ -37,10 +37,13 @@ std::vector<Row> mcp_rows() {
   };
   constexpr int kParse = -32700, kInvalid = -32600, kNoMethod = -32601, kParams = -32602;
   // Deep nesting parses (nlohmann's parser is iterative) and is then refused as a message.
-  body("deep_arrays", nested('[', ']', 100000), {400, kInvalid});
-  body("deep_objects", nested_objects(100000), {400, kInvalid});
+  // Nesting past the parser's depth limit is refused before parsing (a million levels once overflowed an
+  // I/O thread's stack), so it is a parse error whatever the message would have been.
+  body("deep_arrays", nested('[', ']', 100000), {400, kParse});
+  body("deep_objects", nested_objects(100000), {400, kParse});
   body("deep_params",
-       R"({"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":)" + nested('[', ']', 100000) + "}}", {200});
+       R"({"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":)" + nested('[', ']', 100000) + "}}", {400, kParse});
+  body("half_million_deep", nested('[', ']', 500000), {400, kParse});  // just under MAX_BODY_BYTES
   body("invalid_json", R"({"jsonrpc":"2.0","id":1,"method":)", {400, kParse});
   body("invalid_utf8", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"p\xffng\"}", {400, kParse});
   body("lone_surrogate", R"({"jsonrpc":"2.0","id":"\ud800","method":"ping"})", {400, kParse});
@@ -104,7 +107,7 @@ std::vector<Row> mcp_rows() {
       {"create_task_title_1e400", "create_task", R"({"title":1e400})", parse_error},
       {"create_task_title_blank", "create_task", R"({"title":" \t\n "})", tool_error},
       {"create_task_labels_deep", "create_task", R"({"title":"x","labels":)" + nested('[', ']', 5000) + "}",
-       tool_error},
+       parse_error},
       {"create_task_unknown_field", "create_task", R"({"title":"x","version":18446744073709551616})",
        tool_error},
       {"get_task_id_number", "get_task", R"({"id":18446744073709551616})", tool_error},
