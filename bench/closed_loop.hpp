@@ -9,7 +9,8 @@
 
 namespace taskman::bench {
 
-inline void run_closed_loop(int in_flight, int total, const std::function<void(std::function<void()>)>& start) {
+inline void run_closed_loop(int in_flight, int total,
+                            const std::function<void(std::function<void()>)>& start) {
   std::mutex mu;
   std::condition_variable cv;
   int remaining = total;

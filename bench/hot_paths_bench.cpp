@@ -1,6 +1,6 @@
-// Hot paths of a tool call, one at a time (docs/performance.md#how-it-is-measured): traceparent parse, span start/end, fallback
-// cache get/put, breaker admit/record, and JSON-RPC parse + dispatch + serialize of a tools/call.
-// Run: build/bench/hot_paths_bench  (metric updates: build/src/metrics/metrics_bench)
+// Hot paths of a tool call, one at a time (docs/performance.md#how-it-is-measured): traceparent parse, span
+// start/end, fallback cache get/put, breaker admit/record, and JSON-RPC parse + dispatch + serialize of a
+// tools/call. Run: build/bench/hot_paths_bench  (metric updates: build/src/metrics/metrics_bench)
 #include <benchmark/benchmark.h>
 
 #include "mcp/json_rpc.hpp"
@@ -24,7 +24,10 @@ BENCHMARK(BM_TraceparentParse);
 
 class CountingProcessor final : public tracing::SpanProcessor {
  public:
-  void on_end(tracing::SpanData&& span) override { benchmark::DoNotOptimize(span); ++n; }
+  void on_end(tracing::SpanData&& span) override {
+    benchmark::DoNotOptimize(span);
+    ++n;
+  }
   std::size_t n = 0;
 };
 
@@ -80,12 +83,17 @@ class SerializingExchange final : public mcp::Exchange {
 // What the MCP server does with one tools/call body before and after the backend call.
 void BM_JsonRpcToolsCall(benchmark::State& state) {
   mcp::Server server(mcp::ServerOptions{});
-  const mcp::Json task = {{"id", "01a21b0c673b00004992c1178c8f"}, {"title", "Write the spec"}, {"status", "todo"},
-                          {"priority", "high"}, {"version", 3}, {"labels", {"docs"}}};
-  server.add_tool(mcp::Tool{"get_task", "Get task", "One task", {{"type", "object"}}, nullptr, nullptr, nullptr},
-                  [&task](mcp::CallPtr, mcp::Json, mcp::Reply<mcp::Json> reply) {
-                    reply(mcp::structured_result({{"task", task}}));
-                  });
+  const mcp::Json task = {{"id", "01a21b0c673b00004992c1178c8f"},
+                          {"title", "Write the spec"},
+                          {"status", "todo"},
+                          {"priority", "high"},
+                          {"version", 3},
+                          {"labels", {"docs"}}};
+  server.add_tool(
+      mcp::Tool{"get_task", "Get task", "One task", {{"type", "object"}}, nullptr, nullptr, nullptr},
+      [&task](mcp::CallPtr, mcp::Json, mcp::Reply<mcp::Json> reply) {
+        reply(mcp::structured_result({{"task", task}}));
+      });
   auto session = server.open_session("bench");
   session->assume_initialized("2025-11-25");
   const std::string body =

@@ -82,7 +82,8 @@ std::vector<Bytes> read_dict(const std::string& path) {
     Bytes token;
     for (std::size_t i = open + 1; i < close; ++i) {
       if (line[i] == '\\' && i + 1 < close) {
-        if (line[i + 1] == 'x' && i + 3 < close && hex_digit(line[i + 2]) >= 0 && hex_digit(line[i + 3]) >= 0) {
+        if (line[i + 1] == 'x' && i + 3 < close && hex_digit(line[i + 2]) >= 0 &&
+            hex_digit(line[i + 3]) >= 0) {
           token += static_cast<char>(hex_digit(line[i + 2]) * 16 + hex_digit(line[i + 3]));
           i += 3;
         } else {
@@ -111,7 +112,9 @@ class Mutator {
   }
 
  private:
-  std::size_t pick(std::size_t n) { return n == 0 ? 0 : std::uniform_int_distribution<std::size_t>(0, n - 1)(rng_); }
+  std::size_t pick(std::size_t n) {
+    return n == 0 ? 0 : std::uniform_int_distribution<std::size_t>(0, n - 1)(rng_);
+  }
   char byte() { return static_cast<char>(pick(256)); }
   // Bytes that matter to text parsers, so a flip lands on a delimiter more often than chance.
   char special() {
@@ -156,8 +159,14 @@ class Mutator {
         break;
       default:  // overwrite a digit run with an extreme number
         if (!b.empty()) {
-          static constexpr std::string_view kNumbers[] = {"0", "-1", "18446744073709551616", "9223372036854775808",
-                                                          "-9223372036854775809", "1e999", "65536", "4294967296"};
+          static constexpr std::string_view kNumbers[] = {"0",
+                                                          "-1",
+                                                          "18446744073709551616",
+                                                          "9223372036854775808",
+                                                          "-9223372036854775809",
+                                                          "1e999",
+                                                          "65536",
+                                                          "4294967296"};
           const auto at = pick(b.size());
           b.insert(at, kNumbers[pick(std::size(kNumbers))]);
         }
@@ -188,14 +197,22 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     std::string v;
-    if (flag(arg, "-max_total_time", v)) max_total_time = std::stod(v);
-    else if (flag(arg, "-runs", v)) max_runs = std::stoull(v);
-    else if (flag(arg, "-seed", v)) seed = std::stoull(v);
-    else if (flag(arg, "-max_len", v)) max_len = std::stoull(v);
-    else if (flag(arg, "-dict", v)) dict = read_dict(v);
-    else if (flag(arg, "-artifact_prefix", v)) g_artifact_prefix = v;
-    else if (arg.starts_with("-")) std::fprintf(stderr, "==replay== ignoring flag %s\n", argv[i]);
-    else inputs.emplace_back(arg);
+    if (flag(arg, "-max_total_time", v))
+      max_total_time = std::stod(v);
+    else if (flag(arg, "-runs", v))
+      max_runs = std::stoull(v);
+    else if (flag(arg, "-seed", v))
+      seed = std::stoull(v);
+    else if (flag(arg, "-max_len", v))
+      max_len = std::stoull(v);
+    else if (flag(arg, "-dict", v))
+      dict = read_dict(v);
+    else if (flag(arg, "-artifact_prefix", v))
+      g_artifact_prefix = v;
+    else if (arg.starts_with("-"))
+      std::fprintf(stderr, "==replay== ignoring flag %s\n", argv[i]);
+    else
+      inputs.emplace_back(arg);
   }
   __sanitizer_set_death_callback(save_current);
   std::signal(SIGABRT, on_abort);
@@ -220,7 +237,9 @@ int main(int argc, char** argv) {
                static_cast<unsigned long long>(seed));
   if (corpus.empty()) corpus.emplace_back();
   Mutator mutator(seed, std::move(dict), max_len);
-  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
   while ((max_runs == 0 || runs < max_runs) && (max_total_time > 0 || max_runs > 0) &&
          (max_total_time <= 0 || elapsed() < max_total_time)) {
     const Bytes input = mutator.mutate(corpus);
@@ -228,7 +247,7 @@ int main(int argc, char** argv) {
     ++runs;
   }
   const double secs = elapsed();
-  std::fprintf(stderr, "Done %llu runs in %.0f second(s), exec/s: %.0f\n", static_cast<unsigned long long>(runs),
-               secs, secs > 0 ? runs / secs : 0.0);
+  std::fprintf(stderr, "Done %llu runs in %.0f second(s), exec/s: %.0f\n",
+               static_cast<unsigned long long>(runs), secs, secs > 0 ? runs / secs : 0.0);
   return 0;
 }

@@ -35,8 +35,9 @@ std::unique_ptr<api::RestApi> build_api(ServiceHost& host, HostedService& s, con
   AdminTargets admin;
   admin.tokens = cfg.list("API_KEYS");
   admin.tokens_var = "API_KEYS";
-  host.add_status_routes(s, router, cfg, std::move(admin),
-                         [db = redact_url(cfg.str("DATABASE_URL"))](status::StatusSnapshot& snap) { snap.database = db; });
+  host.add_status_routes(
+      s, router, cfg, std::move(admin),
+      [db = redact_url(cfg.str("DATABASE_URL"))](status::StatusSnapshot& snap) { snap.database = db; });
   s.health.add_check("database", [r = rest.get()] {
     auto st = r->check_database();
     return st ? CheckResult{} : CheckResult{CheckResult::State::kFailed, st.error().message};

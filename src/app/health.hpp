@@ -1,6 +1,6 @@
 #pragma once
-// Liveness and readiness (docs/observability.md#health): /health/live answers while the process runs; /health/ready
-// answers 503 until start-up completes and while draining, else 200 with each check's result.
+// Liveness and readiness (docs/observability.md#health): /health/live answers while the process runs;
+// /health/ready answers 503 until start-up completes and while draining, else 200 with each check's result.
 // Thread-safe: flags are atomics; checks are registered before the server starts.
 #include <atomic>
 #include <functional>

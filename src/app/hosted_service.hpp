@@ -24,7 +24,7 @@ struct HostedService {
   std::string name;      // service.name and the logger's name
   std::string host_var;  // the configuration variable naming the bind address
   std::unique_ptr<log::Logger> logger;
-  log::Sink* sink = nullptr;  // shared by every service; the admin log-level action sets its level
+  log::Sink* sink = nullptr;          // shared by every service; the admin log-level action sets its level
   tracing::Tracer* tracer = nullptr;  // disabled (propagation only) when tracing is off
   std::unique_ptr<HttpTracingObserver> http_tracing;
   // The exporter's counters behind `tracer`; nullopt when nothing is exported.
@@ -48,8 +48,8 @@ class ServiceHost {
   // Creates s.status and serves /status, /status.json and the admin actions on `router`. `fill` adds
   // the service's own live views to each snapshot; the targets' sink, logger, drain and registry
   // are filled in here.
-  void add_status_routes(HostedService& s, http::Router& router, const config::Config& cfg, AdminTargets targets,
-                         std::function<void(status::StatusSnapshot&)> fill = {});
+  void add_status_routes(HostedService& s, http::Router& router, const config::Config& cfg,
+                         AdminTargets targets, std::function<void(status::StatusSnapshot&)> fill = {});
   // Creates and starts s.server; the tracing observer goes first so later observers see the span.
   void start(HostedService& s, http::Router router, http::ServerOptions opts);
 

@@ -53,7 +53,8 @@ void fill_resilience(status::StatusSnapshot& snap, client::BackendClient& c, con
                   {"invalidated", cs.evicted_invalidated},
                   {"purged", cs.evicted_purged}};
   snap.cache = std::move(cv);
-  snap.bulkhead = status::BulkheadView{c.bulkhead().in_flight(), c.bulkhead().capacity(), c.bulkhead().rejected_total()};
+  snap.bulkhead =
+      status::BulkheadView{c.bulkhead().in_flight(), c.bulkhead().capacity(), c.bulkhead().rejected_total()};
   status::McpView mv;
   for (auto& r : t.sessions_by_revision()) {
     mv.sessions += r.sessions;
@@ -116,11 +117,12 @@ McpService build_mcp(ServiceHost& host, HostedService& s, const config::Config& 
   mcp::CallObserver also;
   if (board != nullptr) {
     also = [board](const mcp::CallContext& c, const mcp::CallOutcome& o) { board->record_mcp_call(c, o); };
-    m.backend_client->breaker_control().add_listener(
-        [board](resilience::BreakerState from, resilience::BreakerState to, resilience::TransitionReason why) {
-          board->record_transition(resilience::breaker_state_name(from), resilience::breaker_state_name(to),
-                                   resilience::transition_reason_name(why));
-        });
+    m.backend_client->breaker_control().add_listener([board](resilience::BreakerState from,
+                                                             resilience::BreakerState to,
+                                                             resilience::TransitionReason why) {
+      board->record_transition(resilience::breaker_state_name(from), resilience::breaker_state_name(to),
+                               resilience::transition_reason_name(why));
+    });
   }
   install_mcp_telemetry(*m.server, s.tracer, registry, inv.stdio ? "pipe" : "tcp", std::move(also));
   if (registry != nullptr) {

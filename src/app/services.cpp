@@ -101,7 +101,8 @@ int run(const Invocation& inv, const config::Config& cfg) {
   const bool metrics_on = cfg.boolean("ENABLE_METRICS");
   metrics::Metrics registry(version(), git_revision());
   metrics::Metrics* const metrics = metrics_on ? &registry : nullptr;
-  // Tracing (docs/observability.md#health): one runtime per service, so each exports under its own service.name.
+  // Tracing (docs/observability.md#health): one runtime per service, so each exports under its own
+  // service.name.
   TracingSetup tracing(cfg, metrics);
 
   if (cmd == "migrate") {

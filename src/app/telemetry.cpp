@@ -14,7 +14,8 @@ void HttpTracingObserver::on_request_start(http::Request& req) {
   }
   const auto parent = tracing::extract(parents, states).value_or(tracing::SpanContext{});
   namespace sc = tracing::semconv;
-  auto span = std::make_shared<tracing::Span>(tracer_.start_span(req.method, tracing::SpanKind::kServer, parent));
+  auto span =
+      std::make_shared<tracing::Span>(tracer_.start_span(req.method, tracing::SpanKind::kServer, parent));
   // Attributes only for a span that records: a propagation-only span (tracing off, or sampled out)
   // would build and drop five strings per request.
   if (span->is_recording()) {
@@ -50,8 +51,9 @@ void install_mcp_telemetry(mcp::Server& server, tracing::Tracer* tracer, metrics
       if (target.empty() && c.method() == "prompts/get" && c.params().is_object()) {
         target = c.params().value("name", std::string());
       }
-      auto span = std::make_shared<tracing::Span>(tracer->start_span(
-          sc::mcp_span_name(std::string(mcp::method_label(c.method())), target), tracing::SpanKind::kServer, parent));
+      auto span = std::make_shared<tracing::Span>(
+          tracer->start_span(sc::mcp_span_name(std::string(mcp::method_label(c.method())), target),
+                             tracing::SpanKind::kServer, parent));
       // Attributes only for a span that records (see HttpTracingObserver::on_request_start).
       if (span->is_recording()) {
         // jsonrpc.request.id is the id itself: a string id without JSON quotes, a number as its digits.

@@ -64,7 +64,7 @@ void TracingSetup::shutdown(TimePoint deadline, const Clock& clock, log::Logger&
 
 api::DbSpanHook db_span_hook(tracing::Tracer& tracer, store::DatabaseTarget db) {
   return [tracer = &tracer, db = std::move(db)](const RequestContext& ctx, const char* op,
-                                                          const char* collection) {
+                                                const char* collection) {
     namespace sc = tracing::semconv;
     auto span = std::make_shared<tracing::Span>(tracer->start_span(
         sc::db_span_name(op, collection), tracing::SpanKind::kClient, tracing::parent_of(ctx),

@@ -158,8 +158,9 @@ Result<std::string> open_session(Shared& s) {
   auto r = s.client->send_sync(post(s, "", init.dump()), kCallTimeout);
   if (!r.ok()) return Error::make(ErrorCode::kUnavailable, "initialize failed: " + r.error_message);
   if (r.response.status != 200) {
-    return Error::make(ErrorCode::kUnavailable,
-                       "initialize answered HTTP " + std::to_string(r.response.status) + ": " + r.response.body);
+    return Error::make(
+        ErrorCode::kUnavailable,
+        "initialize answered HTTP " + std::to_string(r.response.status) + ": " + r.response.body);
   }
   std::string sid(r.response.headers.get("Mcp-Session-Id").value_or(""));
   Json note = {{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}};
@@ -171,10 +172,14 @@ Result<std::string> open_session(Shared& s) {
 }
 
 Result<Json> call_sync(Shared& s, const std::string& sid, const std::string& tool, const Json& args) {
-  Json req = {{"jsonrpc", "2.0"}, {"id", 2}, {"method", "tools/call"}, {"params", {{"name", tool}, {"arguments", args}}}};
+  Json req = {{"jsonrpc", "2.0"},
+              {"id", 2},
+              {"method", "tools/call"},
+              {"params", {{"name", tool}, {"arguments", args}}}};
   auto r = s.client->send_sync(post(s, sid, req.dump()), kCallTimeout);
   if (!r.ok()) return Error::make(ErrorCode::kUnavailable, r.error_message);
-  auto msg = find_response(std::string(r.response.headers.get("Content-Type").value_or("")), r.response.body, 2);
+  auto msg =
+      find_response(std::string(r.response.headers.get("Content-Type").value_or("")), r.response.body, 2);
   if (!msg || !msg->contains("result")) {
     return Error::make(ErrorCode::kUnavailable, "tools/call " + tool + " failed: " + r.response.body);
   }
@@ -207,7 +212,8 @@ class SessionLoop : public std::enable_shared_from_this<SessionLoop> {
       auto& s = self->s_;
       bool ok = r.ok() && r.response.status == 200;
       if (ok) {
-        auto msg = find_response(std::string(r.response.headers.get("Content-Type").value_or("")), r.response.body, id);
+        auto msg = find_response(std::string(r.response.headers.get("Content-Type").value_or("")),
+                                 r.response.body, id);
         ok = msg && msg->contains("result") && !(*msg)["result"].value("isError", false);
         if (!ok) s.note_error(r.response.body.substr(0, 300));
       } else {
@@ -256,7 +262,8 @@ Result<BenchReport> run_bench(const BenchOptions& options) {
   }
   Json args = options.args_json.empty() ? Json::object() : Json::parse(options.args_json);
   if (options.args_json.empty() && options.tool == "get_task") {
-    auto created = call_sync(s, sids[0], "create_task", {{"title", "bench task"}, {"description", "made by taskman bench"}});
+    auto created = call_sync(s, sids[0], "create_task",
+                             {{"title", "bench task"}, {"description", "made by taskman bench"}});
     if (!created) return created.take_error();
     if (created->value("isError", false)) {
       return Error::make(ErrorCode::kUnavailable, "create_task for the benchmark failed: " + created->dump());
@@ -266,7 +273,8 @@ Result<BenchReport> run_bench(const BenchOptions& options) {
   s.args = args.dump();
 
   const auto start = Clock::now();
-  s.measure_start = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.warmup_s));
+  s.measure_start =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.warmup_s));
   s.measure_end = s.measure_start + std::chrono::duration_cast<Clock::duration>(
                                         std::chrono::duration<double>(options.duration_s));
   if (options.max_requests > 0) s.measure_start = start;
@@ -280,7 +288,8 @@ Result<BenchReport> run_bench(const BenchOptions& options) {
     std::unique_lock lock(s.mu);
     std::int64_t last_calls = 0;
     auto last = Clock::now();
-    while (!s.cv.wait_for(lock, std::chrono::seconds(1), [&] { return s.finished_sessions == options.sessions; })) {
+    while (!s.cv.wait_for(lock, std::chrono::seconds(1),
+                          [&] { return s.finished_sessions == options.sessions; })) {
       const auto now = Clock::now();
       const auto calls = s.calls.load();
       const double rate = (calls - last_calls) / std::chrono::duration<double>(now - last).count();
@@ -301,7 +310,8 @@ Result<BenchReport> run_bench(const BenchOptions& options) {
   std::sort(all.begin(), all.end());
   rep.calls = s.calls.load();
   rep.errors = s.errors.load();
-  rep.seconds = options.max_requests > 0 ? std::chrono::duration<double>(end - start).count() : options.duration_s;
+  rep.seconds =
+      options.max_requests > 0 ? std::chrono::duration<double>(end - start).count() : options.duration_s;
   rep.rps = rep.seconds > 0 ? rep.calls / rep.seconds : 0;
   rep.p50_ms = percentile(all, 50);
   rep.p90_ms = percentile(all, 90);
@@ -313,9 +323,9 @@ Result<BenchReport> run_bench(const BenchOptions& options) {
 
 std::string format_report(const BenchOptions& o, const BenchReport& r) {
   if (o.json) {
-    Json j = {{"tool", o.tool},       {"sessions", o.sessions}, {"seconds", r.seconds}, {"calls", r.calls},
-              {"errors", r.errors},   {"rps", r.rps},           {"p50_ms", r.p50_ms},   {"p90_ms", r.p90_ms},
-              {"p99_ms", r.p99_ms},   {"max_ms", r.max_ms}};
+    Json j = {{"tool", o.tool},     {"sessions", o.sessions}, {"seconds", r.seconds}, {"calls", r.calls},
+              {"errors", r.errors}, {"rps", r.rps},           {"p50_ms", r.p50_ms},   {"p90_ms", r.p90_ms},
+              {"p99_ms", r.p99_ms}, {"max_ms", r.max_ms}};
     if (!r.first_error.empty()) j["first_error"] = r.first_error;
     return j.dump() + "\n";
   }

@@ -30,7 +30,7 @@ struct RestResult {
   nlohmann::json body;  // parsed JSON; null when there was none (204)
   bool stale = false;   // answered from the fallback cache
   std::int64_t age_ms = 0;
-  std::string retry_hint;  // human text when the answer is stale ("backend unavailable: ...")
+  std::string retry_hint;            // human text when the answer is stale ("backend unavailable: ...")
   int attempts = 1;                  // how many times the request was sent
   std::int64_t retry_after_ms = -1;  // the answer's Retry-After (429/503), -1 when it had none
 };
@@ -42,24 +42,42 @@ inline bool is_gateway_status(int status) { return status == 429 || (status >= 5
 // The standard reason phrase (RFC 9110 §15) of the statuses an agent may be told about; "" otherwise.
 inline std::string_view reason_phrase(int status) {
   switch (status) {
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 412: return "Precondition Failed";
-    case 413: return "Content Too Large";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Content";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 412:
+      return "Precondition Failed";
+    case 413:
+      return "Content Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 422:
+      return "Unprocessable Content";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "";
   }
 }
 
@@ -79,7 +97,8 @@ class TaskBackend {
   // be JSON. No answer at all (connection failure after the retries, deadline, open circuit, bulkhead
   // full, a 2xx body -- or a 4xx body sent as JSON -- that is not JSON) is an Error, kUnavailable with
   // retry_after_ms when known. `done` may run on any thread.
-  virtual void call(const RequestContext& ctx, RestCall call, std::function<void(Result<RestResult>)> done) = 0;
+  virtual void call(const RequestContext& ctx, RestCall call,
+                    std::function<void(Result<RestResult>)> done) = 0;
 };
 
 // Percent-encodes one path segment (RFC 3986 unreserved characters stay).

@@ -26,8 +26,10 @@ std::string endpoint_template(std::string_view path) {
   if (segs.empty() || (segs[0] != "tasks" && segs[0] != "projects")) return "other";
   std::string out = "/" + std::string(segs[0]);
   if (segs.size() >= 2) out += segs[0] == "tasks" && segs[1] == "next" ? "/next" : "/{id}";
-  if (segs.size() == 3 && segs[0] == "tasks" && segs[2] == "comments") out += "/comments";
-  else if (segs.size() >= 3) return "other";
+  if (segs.size() == 3 && segs[0] == "tasks" && segs[2] == "comments")
+    out += "/comments";
+  else if (segs.size() >= 3)
+    return "other";
   return out;
 }
 
@@ -44,11 +46,16 @@ std::string query_string(const std::vector<std::pair<std::string, std::string>>&
 
 resilience::AttemptOutcome outcome_of(const http::ClientResult& r) {
   switch (r.error) {
-    case http::TransportError::kNone: return resilience::AttemptOutcome::http(r.response.status);
-    case http::TransportError::kConnect: return resilience::AttemptOutcome::connect_error();
-    case http::TransportError::kTimeout: return resilience::AttemptOutcome::timeout();
-    case http::TransportError::kClosed: return resilience::AttemptOutcome::connection_lost();
-    case http::TransportError::kProtocol: return resilience::AttemptOutcome::protocol_error();
+    case http::TransportError::kNone:
+      return resilience::AttemptOutcome::http(r.response.status);
+    case http::TransportError::kConnect:
+      return resilience::AttemptOutcome::connect_error();
+    case http::TransportError::kTimeout:
+      return resilience::AttemptOutcome::timeout();
+    case http::TransportError::kClosed:
+      return resilience::AttemptOutcome::connection_lost();
+    case http::TransportError::kProtocol:
+      return resilience::AttemptOutcome::protocol_error();
   }
   return resilience::AttemptOutcome::protocol_error();
 }
@@ -74,11 +81,16 @@ bool classify_body(const http::ClientResponse& response, Json& body) {
 
 const char* transport_label(http::TransportError e) {
   switch (e) {
-    case http::TransportError::kConnect: return "connect_error";
-    case http::TransportError::kTimeout: return "timeout";
-    case http::TransportError::kClosed: return "connection_lost";
-    case http::TransportError::kProtocol: return "protocol_error";
-    case http::TransportError::kNone: return "ok";
+    case http::TransportError::kConnect:
+      return "connect_error";
+    case http::TransportError::kTimeout:
+      return "timeout";
+    case http::TransportError::kClosed:
+      return "connection_lost";
+    case http::TransportError::kProtocol:
+      return "protocol_error";
+    case http::TransportError::kNone:
+      return "ok";
   }
   return "error";
 }
@@ -109,16 +121,18 @@ BackendClient::BackendClient(http::IoPool& pool, BackendClientOptions options, l
       retry_(options_.retry, random_),
       breaker_(options_.breaker, clock),
       cache_(options_.cache, clock,
-             resilience::FallbackCacheObserver{
-                 [this](resilience::LookupResult r) {
-                   if (metrics_) metrics_->cache_lookup(resilience::lookup_result_name(r));
-                 },
-                 [this](resilience::EvictionReason r, std::size_t n) {
-                   if (metrics_) metrics_->cache_eviction(resilience::eviction_reason_name(r), n);
-                 },
-                 [this](std::size_t n) {
-                   if (metrics_) metrics_->cache_entries(n);
-                 }}),
+             resilience::FallbackCacheObserver{[this](resilience::LookupResult r) {
+                                                 if (metrics_)
+                                                   metrics_->cache_lookup(resilience::lookup_result_name(r));
+                                               },
+                                               [this](resilience::EvictionReason r, std::size_t n) {
+                                                 if (metrics_)
+                                                   metrics_->cache_eviction(
+                                                       resilience::eviction_reason_name(r), n);
+                                               },
+                                               [this](std::size_t n) {
+                                                 if (metrics_) metrics_->cache_entries(n);
+                                               }}),
       bulkhead_(options_.max_concurrency) {
   auto url = http::parse_url(options_.endpoint);
   if (!url) throw std::invalid_argument("TASK_MANAGER_API_ENDPOINT: " + url.error().message);
@@ -141,7 +155,8 @@ BackendClient::BackendClient(http::IoPool& pool, BackendClientOptions options, l
 
 BackendClient::~BackendClient() = default;
 
-void BackendClient::call(const RequestContext& ctx, RestCall call, std::function<void(Result<RestResult>)> done) {
+void BackendClient::call(const RequestContext& ctx, RestCall call,
+                         std::function<void(Result<RestResult>)> done) {
   auto op = std::make_shared<Op>();
   op->ctx = ctx;
   op->done = std::move(done);
@@ -157,8 +172,9 @@ void BackendClient::call(const RequestContext& ctx, RestCall call, std::function
   op->permit = bulkhead_.try_acquire();
   if (!op->permit) {
     if (metrics_) metrics_->breaker_rejection("bulkhead");
-    Error e = Error::make(ErrorCode::kUnavailable, "too many backend calls in flight (BACKEND_MAX_CONCURRENCY=" +
-                                                       std::to_string(options_.max_concurrency) + ")");
+    Error e =
+        Error::make(ErrorCode::kUnavailable, "too many backend calls in flight (BACKEND_MAX_CONCURRENCY=" +
+                                                 std::to_string(options_.max_concurrency) + ")");
     e.retry_after_ms = 1000;
     finish_failure(op, std::move(e));
     return;
@@ -195,8 +211,11 @@ bool BackendClient::serve_stale(const std::shared_ptr<Op>& op, const std::string
 void BackendClient::finish_failure(const std::shared_ptr<Op>& op, Error error) {
   if (serve_stale(op, error.message)) return;
   op->permit.reset();
-  logger_.warn(op->ctx, "backend call failed", {{"method", op->call.method}, {"path", op->call.path},
-                                                {"error", error.message}, {"retries", op->retries}});
+  logger_.warn(op->ctx, "backend call failed",
+               {{"method", op->call.method},
+                {"path", op->call.path},
+                {"error", error.message},
+                {"retries", op->retries}});
   op->done(std::move(error));
 }
 
@@ -209,9 +228,10 @@ void BackendClient::attempt(std::shared_ptr<Op> op) {
                 {{"reason", reason}, {"retry_after_ms", std::to_string(admission.retry_after_ms)}});
     Error e = Error::make(ErrorCode::kUnavailable,
                           std::string("circuit ") +
-                              (admission.reason == resilience::RejectReason::kOpen         ? "open"
-                               : admission.reason == resilience::RejectReason::kForcedOpen ? "forced open by an operator"
-                                                                                           : "half-open (a probe is in flight)") +
+                              (admission.reason == resilience::RejectReason::kOpen ? "open"
+                               : admission.reason == resilience::RejectReason::kForcedOpen
+                                   ? "forced open by an operator"
+                                   : "half-open (a probe is in flight)") +
                               (op->last_problem.empty() ? "" : " (last attempt: " + op->last_problem + ")"));
     e.retry_after_ms = admission.retry_after_ms;
     finish_failure(op, std::move(e));
@@ -221,9 +241,10 @@ void BackendClient::attempt(std::shared_ptr<Op> op) {
   const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(op->deadline - now);
   if (remaining.count() <= 0) {
     breaker_.record_ignored(admission.token);
-    finish_failure(op, Error::make(ErrorCode::kUnavailable, "deadline passed" +
-                                                                (op->last_problem.empty() ? std::string()
-                                                                                          : " (last attempt: " + op->last_problem + ")")));
+    finish_failure(op, Error::make(ErrorCode::kUnavailable,
+                                   "deadline passed" + (op->last_problem.empty()
+                                                            ? std::string()
+                                                            : " (last attempt: " + op->last_problem + ")")));
     return;
   }
 
@@ -245,11 +266,12 @@ void BackendClient::attempt(std::shared_ptr<Op> op) {
     span = std::make_shared<tracing::Span>(tracer_->start_span(
         sc::http_client_span_name(op->call.method), tracing::SpanKind::kClient, tracing::parent_of(op->ctx)));
     if (span->is_recording()) {  // a propagation-only span would build and drop the attributes
-      span->set_attributes({{sc::kHttpRequestMethod, op->call.method},
-                            {sc::kServerAddress, url_.host},
-                            {sc::kServerPort, static_cast<std::int64_t>(url_.port)},
-                            {sc::kUrlFull, "http://" + url_.host + ":" + std::to_string(url_.port) + op->target},
-                            {sc::kRequestId, op->ctx.request_id}});
+      span->set_attributes(
+          {{sc::kHttpRequestMethod, op->call.method},
+           {sc::kServerAddress, url_.host},
+           {sc::kServerPort, static_cast<std::int64_t>(url_.port)},
+           {sc::kUrlFull, "http://" + url_.host + ":" + std::to_string(url_.port) + op->target},
+           {sc::kRequestId, op->ctx.request_id}});
       if (op->retries > 0)
         span->set_attribute({sc::kHttpRequestResendCount, static_cast<std::int64_t>(op->retries)});
     }
@@ -260,100 +282,112 @@ void BackendClient::attempt(std::shared_ptr<Op> op) {
 
   const auto timeout = std::min(options_.attempt_timeout, remaining);
   const auto started = clock_.now();
-  http_->send(std::move(req), timeout, [this, op, token = admission.token, started, span](http::ClientResult r) {
-    const double secs = std::chrono::duration<double>(clock_.now() - started).count();
-    const auto outcome = outcome_of(r);
-    const std::string status_label = r.ok() ? std::to_string(r.response.status) : transport_label(r.error);
-    if (metrics_) metrics_->backend_request(op->call.method, endpoint_template(op->call.path), status_label, secs);
+  http_->send(
+      std::move(req), timeout, [this, op, token = admission.token, started, span](http::ClientResult r) {
+        const double secs = std::chrono::duration<double>(clock_.now() - started).count();
+        const auto outcome = outcome_of(r);
+        const std::string status_label =
+            r.ok() ? std::to_string(r.response.status) : transport_label(r.error);
+        if (metrics_)
+          metrics_->backend_request(op->call.method, endpoint_template(op->call.path), status_label, secs);
 
-    // The status first, the body second: a load balancer's 502 page or an empty 504 is what a gateway
-    // says about a backend it could not reach, not a malformed answer (see classify_body).
-    const int status = r.ok() ? r.response.status : 0;
-    Json body;
-    const bool malformed = r.ok() && !classify_body(r.response, body);
-    const auto state_before = breaker_.state();
-    if (resilience::breaker_verdict(outcome) == resilience::BreakerVerdict::kFailure || is_gateway_status(status) ||
-        malformed) {
-      breaker_.record_failure(token);
-    } else {
-      breaker_.record_success(token);
-    }
-    if (span) {
-      if (r.ok()) {
-        sc::end_http_client_status(*span, r.response.status);
-      } else {
-        sc::set_transport_error(*span, transport_label(r.error), r.error_message);
-      }
-      if (const auto state_after = breaker_.state(); state_after != state_before) {
-        span->add_event("circuit_breaker.transition", {{"from", resilience::breaker_state_name(state_before)},
-                                                       {"to", resilience::breaker_state_name(state_after)}});
-      }
-      span->end();
-    }
-    if (malformed) {
-      finish_failure(op, Error::make(ErrorCode::kUnavailable, "the backend sent a malformed answer (" +
+        // The status first, the body second: a load balancer's 502 page or an empty 504 is what a gateway
+        // says about a backend it could not reach, not a malformed answer (see classify_body).
+        const int status = r.ok() ? r.response.status : 0;
+        Json body;
+        const bool malformed = r.ok() && !classify_body(r.response, body);
+        const auto state_before = breaker_.state();
+        if (resilience::breaker_verdict(outcome) == resilience::BreakerVerdict::kFailure ||
+            is_gateway_status(status) || malformed) {
+          breaker_.record_failure(token);
+        } else {
+          breaker_.record_success(token);
+        }
+        if (span) {
+          if (r.ok()) {
+            sc::end_http_client_status(*span, r.response.status);
+          } else {
+            sc::set_transport_error(*span, transport_label(r.error), r.error_message);
+          }
+          if (const auto state_after = breaker_.state(); state_after != state_before) {
+            span->add_event("circuit_breaker.transition",
+                            {{"from", resilience::breaker_state_name(state_before)},
+                             {"to", resilience::breaker_state_name(state_after)}});
+          }
+          span->end();
+        }
+        if (malformed) {
+          finish_failure(op,
+                         Error::make(ErrorCode::kUnavailable, "the backend sent a malformed answer (" +
                                                                   describe_status(status) + ", not JSON)"));
-      return;
-    }
+          return;
+        }
 
-    std::optional<std::int64_t> retry_after;
-    if (r.ok()) {
-      if (auto h = r.response.headers.get("Retry-After")) {
-        retry_after = resilience::parse_retry_after_ms(*h, std::chrono::system_clock::now());
-      }
-    }
-    const bool retryable = resilience::is_retryable(outcome);  // transport failures and 429/502/503/504
-    if (retryable) {
-      op->last_problem = r.ok() ? describe_status(status) : r.error_message;
-      const auto remaining =
-          std::chrono::duration_cast<std::chrono::milliseconds>(op->deadline - clock_.now());
-      resilience::FailedAttempt failed{op->call.method, !op->idempotency_key.empty(), outcome, op->retries,
-                                       retry_after, remaining.count()};
-      const auto decision = retry_.decide(failed);
-      if (decision.retry) {
-        ++op->retries;
-        if (metrics_) metrics_->backend_retry(std::string(resilience::retry_reason(outcome)));
-        logger_.debug(op->ctx, "retrying backend call", {{"method", op->call.method}, {"path", op->call.path},
-                                                          {"attempt", op->retries + 1},
-                                                          {"delay_ms", decision.delay_ms},
-                                                          {"reason", op->last_problem}});
-        pool_.schedule(std::chrono::milliseconds(decision.delay_ms), [this, op] { attempt(op); });
-        return;
-      }
-      if (!r.ok()) {
-        const std::string tries = op->retries == 0 ? "" : " (" + std::to_string(op->retries + 1) + " attempts)";
-        Error e = Error::make(ErrorCode::kUnavailable, op->last_problem + tries);
-        e.retry_after_ms = std::max<std::int64_t>(1000, options_.retry.max_delay_ms);  // a hint, not a promise
-        finish_failure(op, std::move(e));
-        return;
-      }
-    } else if (!r.ok()) {
-      finish_failure(op, Error::make(ErrorCode::kUnavailable, r.error_message));
-      return;
-    }
+        std::optional<std::int64_t> retry_after;
+        if (r.ok()) {
+          if (auto h = r.response.headers.get("Retry-After")) {
+            retry_after = resilience::parse_retry_after_ms(*h, std::chrono::system_clock::now());
+          }
+        }
+        const bool retryable = resilience::is_retryable(outcome);  // transport failures and 429/502/503/504
+        if (retryable) {
+          op->last_problem = r.ok() ? describe_status(status) : r.error_message;
+          const auto remaining =
+              std::chrono::duration_cast<std::chrono::milliseconds>(op->deadline - clock_.now());
+          resilience::FailedAttempt failed{op->call.method, !op->idempotency_key.empty(),
+                                           outcome,         op->retries,
+                                           retry_after,     remaining.count()};
+          const auto decision = retry_.decide(failed);
+          if (decision.retry) {
+            ++op->retries;
+            if (metrics_) metrics_->backend_retry(std::string(resilience::retry_reason(outcome)));
+            logger_.debug(op->ctx, "retrying backend call",
+                          {{"method", op->call.method},
+                           {"path", op->call.path},
+                           {"attempt", op->retries + 1},
+                           {"delay_ms", decision.delay_ms},
+                           {"reason", op->last_problem}});
+            pool_.schedule(std::chrono::milliseconds(decision.delay_ms), [this, op] { attempt(op); });
+            return;
+          }
+          if (!r.ok()) {
+            const std::string tries =
+                op->retries == 0 ? "" : " (" + std::to_string(op->retries + 1) + " attempts)";
+            Error e = Error::make(ErrorCode::kUnavailable, op->last_problem + tries);
+            e.retry_after_ms =
+                std::max<std::int64_t>(1000, options_.retry.max_delay_ms);  // a hint, not a promise
+            finish_failure(op, std::move(e));
+            return;
+          }
+        } else if (!r.ok()) {
+          finish_failure(op, Error::make(ErrorCode::kUnavailable, r.error_message));
+          return;
+        }
 
-    // An HTTP answer. A read the backend (or the gateway in front of it) failed is still answered from
-    // the cache when it can be.
-    if ((status >= 500 || is_gateway_status(status)) &&
-        serve_stale(op, "the backend answered " + describe_status(status))) {
-      return;
-    }
-    op->permit.reset();
-    if (status >= 200 && status < 300) {
-      if (op->call.method == "GET") {
-        cache_.put(op->cache_key, resilience::CachedResponse{status, r.response.body, "application/json", ""});
-      } else {
-        cache_.invalidate_for_write(op->call.method, op->call.path);
-      }
-    }
-    RestResult result{status, std::move(body), false, 0, {}};
-    result.attempts = op->retries + 1;
-    if (is_gateway_status(status)) {
-      // The hint the agent gets: the backend's Retry-After, else about one backoff ceiling.
-      result.retry_after_ms = retry_after.value_or(std::max<std::int64_t>(1000, options_.retry.max_delay_ms));
-    }
-    op->done(std::move(result));
-  });
+        // An HTTP answer. A read the backend (or the gateway in front of it) failed is still answered from
+        // the cache when it can be.
+        if ((status >= 500 || is_gateway_status(status)) &&
+            serve_stale(op, "the backend answered " + describe_status(status))) {
+          return;
+        }
+        op->permit.reset();
+        if (status >= 200 && status < 300) {
+          if (op->call.method == "GET") {
+            cache_.put(op->cache_key,
+                       resilience::CachedResponse{status, r.response.body, "application/json", ""});
+          } else {
+            cache_.invalidate_for_write(op->call.method, op->call.path);
+          }
+        }
+        RestResult result{status, std::move(body), false, 0, {}};
+        result.attempts = op->retries + 1;
+        if (is_gateway_status(status)) {
+          // The hint the agent gets: the backend's Retry-After, else about one backoff ceiling.
+          result.retry_after_ms =
+              retry_after.value_or(std::max<std::int64_t>(1000, options_.retry.max_delay_ms));
+        }
+        op->done(std::move(result));
+      });
 }
 
 }  // namespace taskman::client

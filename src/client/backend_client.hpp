@@ -48,7 +48,8 @@ class BackendClient final : public TaskBackend {
  public:
   // Throws std::invalid_argument for an unusable endpoint (validated earlier by the config layer).
   BackendClient(http::IoPool& pool, BackendClientOptions options, log::Logger& logger,
-                metrics::Metrics* metrics = nullptr, const resilience::Clock& clock = resilience::SteadyClock::instance());
+                metrics::Metrics* metrics = nullptr,
+                const resilience::Clock& clock = resilience::SteadyClock::instance());
   // One CLIENT span per attempt (with http.request.resend_count on retries), the W3C context injected
   // into each request; breaker rejections and cache fallbacks are recorded as span events. Call during
   // wiring; the tracer must outlive the client.
@@ -72,7 +73,8 @@ class BackendClient final : public TaskBackend {
   // Answers a failed GET from the fallback cache; false when there is no fresh entry.
   bool serve_stale(const std::shared_ptr<Op>& op, const std::string& why);
   // A zero-length span carrying one event, for what happens without an attempt (rejection, fallback).
-  void trace_event(const Op& op, const char* span_name, const char* event, std::vector<std::pair<std::string, std::string>> attrs);
+  void trace_event(const Op& op, const char* span_name, const char* event,
+                   std::vector<std::pair<std::string, std::string>> attrs);
 
   BackendClientOptions options_;
   http::Url url_;

@@ -213,8 +213,9 @@ TEST_F(BackendClientTest, Gateway502WithAnHtmlPageIsRetriedAndCountedAsAFailure)
 
 TEST_F(BackendClientTest, Gateway503InPlainTextIsRetriedAfterItsRetryAfter) {
   make_client();  // backoff of 1-2 ms: any longer wait is the Retry-After
-  script({{503, "upstream overloaded, come back later", {{"Content-Type", "text/plain"}, {"Retry-After", "1"}}},
-          {200, R"({"id":"t1"})", {}}});
+  script(
+      {{503, "upstream overloaded, come back later", {{"Content-Type", "text/plain"}, {"Retry-After", "1"}}},
+       {200, R"({"id":"t1"})", {}}});
   const auto started = std::chrono::steady_clock::now();
   auto r = call({"GET", "/tasks/t1", {}, std::nullopt, std::nullopt, false});
   const auto waited = std::chrono::steady_clock::now() - started;
@@ -289,7 +290,8 @@ TEST_F(BackendClientTest, ANon2xxJsonBodyThatIsNotJsonIsMalformedOnlyWhereItIsRe
 
 TEST_F(BackendClientTest, A404ProblemIsAnAnswerNotAFailure) {
   make_client();
-  script({{404, R"({"title":"Not Found","status":404,"detail":"no task x"})",
+  script({{404,
+           R"({"title":"Not Found","status":404,"detail":"no task x"})",
            {{"Content-Type", "application/problem+json"}}}});
   auto r = call({"GET", "/tasks/x", {}, std::nullopt, std::nullopt, false});
   ASSERT_TRUE(r.ok()) << r.error().message;

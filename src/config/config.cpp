@@ -146,7 +146,8 @@ std::vector<std::string> split_list(std::string_view s) {
   std::size_t pos = 0;
   while (pos <= s.size()) {
     const auto comma = s.find(',', pos);
-    const auto item = trim(s.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos));
+    const auto item =
+        trim(s.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos));
     if (!item.empty()) out.emplace_back(item);
     if (comma == std::string_view::npos) break;
     pos = comma + 1;
@@ -186,18 +187,30 @@ bool parse_bool(std::string_view s, bool& out) {
 
 std::string describe_rule(const Var& var) {
   switch (var.type) {
-    case Type::kString: return "a string";
-    case Type::kInt: return "an integer from " + std::to_string(var.min) + " to " + std::to_string(var.max);
-    case Type::kPort: return "a port number from 0 to 65535";
-    case Type::kBool: return "true or false";
-    case Type::kEnum: return "one of " + std::string(var.choices);
-    case Type::kUrl: return "an http:// or https:// URL";
-    case Type::kHost: return "a host name or IP address";
-    case Type::kDatabaseUrl: return "sqlite:<path> or postgres://user:password@host:port/db";
-    case Type::kOrigins: return "comma-separated origins like https://app.example.com";
-    case Type::kTokens: return "comma-separated tokens of 16 or more printable characters without spaces";
-    case Type::kLinkUrl: return "an http:// or https:// URL";
-    case Type::kFile: return "the path of a readable file";
+    case Type::kString:
+      return "a string";
+    case Type::kInt:
+      return "an integer from " + std::to_string(var.min) + " to " + std::to_string(var.max);
+    case Type::kPort:
+      return "a port number from 0 to 65535";
+    case Type::kBool:
+      return "true or false";
+    case Type::kEnum:
+      return "one of " + std::string(var.choices);
+    case Type::kUrl:
+      return "an http:// or https:// URL";
+    case Type::kHost:
+      return "a host name or IP address";
+    case Type::kDatabaseUrl:
+      return "sqlite:<path> or postgres://user:password@host:port/db";
+    case Type::kOrigins:
+      return "comma-separated origins like https://app.example.com";
+    case Type::kTokens:
+      return "comma-separated tokens of 16 or more printable characters without spaces";
+    case Type::kLinkUrl:
+      return "an http:// or https:// URL";
+    case Type::kFile:
+      return "the path of a readable file";
   }
   return "a value";
 }
@@ -210,7 +223,8 @@ std::string shown_value(const Var& var, std::string_view value) {
 std::optional<std::string> check_value(const Var& var, std::string_view value) {
   const std::string rule = "must be " + describe_rule(var);
   switch (var.type) {
-    case Type::kString: return std::nullopt;
+    case Type::kString:
+      return std::nullopt;
     case Type::kInt: {
       std::int64_t n;
       if (!parse_int(value, n) || n < var.min || n > var.max) return rule;
@@ -297,7 +311,8 @@ Result<std::map<std::string, std::string>> parse_env_file(std::string_view text,
   std::size_t pos = 0;
   while (pos < text.size()) {
     const auto nl = text.find('\n', pos);
-    std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    std::string_view line =
+        text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
     pos = nl == std::string_view::npos ? text.size() : nl + 1;
     ++line_no;
     line = trim(line);

@@ -1,8 +1,8 @@
 #pragma once
-// Configuration declared once (docs/configuration.md): every variable's name, type, rule, default, secrecy and
-// documentation live in one table (schema()). Sources, lowest to highest precedence: defaults,
-// the .env file, the real environment, command-line flags (--port for PORT, and so on).
-// Validation reports every bad variable at once.
+// Configuration declared once (docs/configuration.md): every variable's name, type, rule, default, secrecy
+// and documentation live in one table (schema()). Sources, lowest to highest precedence: defaults, the .env
+// file, the real environment, command-line flags (--port for PORT, and so on). Validation reports every bad
+// variable at once.
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -15,16 +15,29 @@
 namespace taskman::config {
 
 // kLinkUrl: an http(s) URL the process never connects to (a link it shows), so https is fine in any build.
-enum class Type { kString, kInt, kPort, kBool, kEnum, kUrl, kHost, kDatabaseUrl, kOrigins, kTokens, kLinkUrl, kFile };
+enum class Type {
+  kString,
+  kInt,
+  kPort,
+  kBool,
+  kEnum,
+  kUrl,
+  kHost,
+  kDatabaseUrl,
+  kOrigins,
+  kTokens,
+  kLinkUrl,
+  kFile
+};
 
 struct Var {
   std::string_view name;
   Type type;
   std::string_view default_value;  // empty: unset unless given
   std::string_view doc;
-  std::int64_t min = 0;            // kInt
-  std::int64_t max = 0;            // kInt
-  std::string_view choices = {};   // kEnum: "a|b|c"
+  std::int64_t min = 0;           // kInt
+  std::int64_t max = 0;           // kInt
+  std::string_view choices = {};  // kEnum: "a|b|c"
   bool secret = false;
 };
 
@@ -45,7 +58,7 @@ struct Inputs {
   std::map<std::string, std::string> environment;  // the process environment
   std::optional<std::string> env_file;             // --env-file PATH (must exist); else ./.env if present
   std::string default_env_file = ".env";
-  std::map<std::string, std::string> flags;        // NAME -> value, from command-line flags
+  std::map<std::string, std::string> flags;  // NAME -> value, from command-line flags
 };
 
 // Reads `environ` into a map.

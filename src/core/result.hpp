@@ -46,7 +46,9 @@ struct Error {
 class FieldErrors {
  public:
   explicit FieldErrors(ErrorCode code = ErrorCode::kInvalidArgument) : code_(code) {}
-  void add(std::string field, std::string message) { list_.push_back({std::move(field), std::move(message)}); }
+  void add(std::string field, std::string message) {
+    list_.push_back({std::move(field), std::move(message)});
+  }
   bool empty() const { return list_.empty(); }
   Error to_error() && {
     std::string summary;
@@ -67,18 +69,33 @@ const char* error_code_name(ErrorCode code);
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}            // NOLINT(google-explicit-constructor)
-  Result(Error error) : v_(std::move(error)) {}        // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
-  T& value() & { assert(ok()); return std::get<0>(v_); }
-  const T& value() const& { assert(ok()); return std::get<0>(v_); }
-  T&& value() && { assert(ok()); return std::get<0>(std::move(v_)); }
+  T& value() & {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  const T& value() const& {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    assert(ok());
+    return std::get<0>(std::move(v_));
+  }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
-  const Error& error() const { assert(!ok()); return std::get<1>(v_); }
-  Error&& take_error() { assert(!ok()); return std::get<1>(std::move(v_)); }
+  const Error& error() const {
+    assert(!ok());
+    return std::get<1>(v_);
+  }
+  Error&& take_error() {
+    assert(!ok());
+    return std::get<1>(std::move(v_));
+  }
 
  private:
   std::variant<T, Error> v_;
@@ -91,8 +108,14 @@ class [[nodiscard]] Result<void> {
   Result(Error error) : error_(std::move(error)), ok_(false) {}  // NOLINT(google-explicit-constructor)
   bool ok() const { return ok_; }
   explicit operator bool() const { return ok_; }
-  const Error& error() const { assert(!ok_); return error_; }
-  Error&& take_error() { assert(!ok_); return std::move(error_); }
+  const Error& error() const {
+    assert(!ok_);
+    return error_;
+  }
+  Error&& take_error() {
+    assert(!ok_);
+    return std::move(error_);
+  }
 
  private:
   Error error_;

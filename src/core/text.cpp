@@ -12,7 +12,6 @@
 namespace taskman {
 namespace {
 
-
 // Length of the valid UTF-8 sequence starting at s[i], or 0 when invalid (RFC 3629).
 std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
   const auto c0 = static_cast<unsigned char>(s[i]);
@@ -60,13 +59,27 @@ void append_json_escaped(std::string& out, std::string_view s) {
     const auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
       switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case '\b':
+          out += "\\b";
+          break;
+        case '\f':
+          out += "\\f";
+          break;
         default:
           if (c < 0x20 || c == 0x7F) {
             out += "\\u00";
@@ -221,7 +234,8 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_v
   // system_clock counts int64 nanoseconds, which span only 1677-09-21..2262-04-11: converting a time
   // outside that (a due date in year 9005, say) overflows, so such a time is refused like a bad one.
   constexpr std::time_t kLimit =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::duration::max()).count() - 1;
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::duration::max()).count() -
+      1;
   if (t > kLimit || t < -kLimit) return std::nullopt;
   return std::chrono::system_clock::from_time_t(t) +
          std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(nanos));

@@ -53,8 +53,9 @@ TEST(Rfc3339, ParsesOffsetsAndFractions) {
 }
 
 TEST(Rfc3339, RejectsMalformed) {
-  for (const char* s : {"", "2026-11-27", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z", "2026-11-27T10:00:00",
-                        "2026-11-27T25:00:00Z", "2026-11-27T10:00:00Zjunk", "2026-11-27T10:00:00.Z"}) {
+  for (const char* s :
+       {"", "2026-11-27", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z", "2026-11-27T10:00:00",
+        "2026-11-27T25:00:00Z", "2026-11-27T10:00:00Zjunk", "2026-11-27T10:00:00.Z"}) {
     EXPECT_FALSE(parse_rfc3339(s)) << s;
   }
 }
@@ -72,9 +73,9 @@ TEST(Rfc3339, RejectsTimesOutsideTheClockRange) {
 TEST(JsonNesting, CountsOnlyBracketsOutsideStrings) {
   EXPECT_FALSE(json_nesting_exceeds("[[1]]", 2));
   EXPECT_TRUE(json_nesting_exceeds("[[[1]]]", 2));
-  EXPECT_TRUE(json_nesting_exceeds("{\"a\":{\"b\":[", 2));           // unterminated still counts
-  EXPECT_FALSE(json_nesting_exceeds(R"(["[[[[", "\"[[[["])", 1));      // inside strings, escaped quotes
-  EXPECT_FALSE(json_nesting_exceeds("[][][][][]", 1));                    // siblings are not depth
+  EXPECT_TRUE(json_nesting_exceeds("{\"a\":{\"b\":[", 2));         // unterminated still counts
+  EXPECT_FALSE(json_nesting_exceeds(R"(["[[[[", "\"[[[["])", 1));  // inside strings, escaped quotes
+  EXPECT_FALSE(json_nesting_exceeds("[][][][][]", 1));             // siblings are not depth
   EXPECT_TRUE(json_nesting_exceeds(std::string(1000000, '[')));
   EXPECT_FALSE(json_nesting_exceeds(std::string(kMaxJsonDepth, '[')));
 }

@@ -54,10 +54,12 @@ Result<Url> parse_url(std::string_view url) {
   // Found by fuzz/url: "http://::1]:4318" was taken as host "::1]". Unbracketed hosts are names or IPv4.
   const bool bracketed = !authority.empty() && authority.front() == '[';
   if (!bracketed && host.find_first_of("[]:") != std::string_view::npos) {
-    return Error::invalid("url", "bad host in " + std::string(url) + " (an IPv6 address goes in brackets: [::1])");
+    return Error::invalid("url",
+                          "bad host in " + std::string(url) + " (an IPv6 address goes in brackets: [::1])");
   }
   for (unsigned char c : host) {
-    if (c <= ' ' || c == 0x7f) return Error::invalid("url", "bad character in the host of " + std::string(url));
+    if (c <= ' ' || c == 0x7f)
+      return Error::invalid("url", "bad character in the host of " + std::string(url));
     // Inside brackets only an IPv6 address (hex, ':', '.') with an optional %zone.
     if (bracketed && !std::isalnum(c) && c != ':' && c != '.' && c != '%' && c != '_' && c != '-') {
       return Error::invalid("url", "bad IPv6 address in " + std::string(url));
@@ -156,7 +158,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
       }
       beast::error_code ec;
       auto remaining = [&] {
-        return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        return std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                     std::chrono::steady_clock::now());
       };
       if (remaining().count() <= 0) {
         result.error = TransportError::kTimeout;
@@ -180,7 +183,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
                                                   asio::redirect_error(asio::use_awaitable, ec));
         if (ec) {
           result.error = ec == beast::error::timeout ? TransportError::kTimeout : TransportError::kConnect;
-          result.error_message = "cannot connect to " + host + ":" + std::to_string(port) + ": " + ec.message();
+          result.error_message =
+              "cannot connect to " + host + ":" + std::to_string(port) + ": " + ec.message();
           if (ec != beast::error::timeout) endpoints[index] = {};
           co_return result;
         }
@@ -200,7 +204,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
       bhttp::response_parser<bhttp::string_body> parser;
       parser.body_limit(options.max_response_bytes);
       if (!ec) {
-        co_await bhttp::async_read(conn->stream, conn->buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+        co_await bhttp::async_read(conn->stream, conn->buffer, parser,
+                                   asio::redirect_error(asio::use_awaitable, ec));
       }
       if (ec) {
         const bool stale = reused && !parser.got_some() && ec != beast::error::timeout;
@@ -224,7 +229,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
       }
       auto& msg = parser.get();
       result.response.status = static_cast<int>(msg.result_int());
-      for (const auto& f : msg) result.response.headers.add(std::string(f.name_string()), std::string(f.value()));
+      for (const auto& f : msg)
+        result.response.headers.add(std::string(f.name_string()), std::string(f.value()));
       result.response.body = std::move(msg.body());
       if (msg.keep_alive() && idle[index].size() < options.max_idle_per_context) {
         idle[index].push_back(std::move(conn));

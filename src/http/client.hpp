@@ -21,7 +21,7 @@ struct Url {
   std::string scheme;  // "http" or "https"
   std::string host;
   std::uint16_t port = 80;  // 443 for https unless given
-  std::string base_path;  // "/api/v1" (no trailing slash)
+  std::string base_path;    // "/api/v1" (no trailing slash)
 };
 Result<Url> parse_url(std::string_view url);
 

@@ -35,8 +35,14 @@ TEST(RequestId, AcceptsTheSpecAlphabetOnly) {
 TEST(Router, MatchesTemplatesAndDecodesParams) {
   Router router;
   int hit = 0;
-  router.add_sync("GET", "/api/v1/tasks/next", [&](Request&) { hit = 1; return Response::empty(204); });
-  router.add_sync("GET", "/api/v1/tasks/{id}", [&](Request&) { hit = 2; return Response::empty(200); });
+  router.add_sync("GET", "/api/v1/tasks/next", [&](Request&) {
+    hit = 1;
+    return Response::empty(204);
+  });
+  router.add_sync("GET", "/api/v1/tasks/{id}", [&](Request&) {
+    hit = 2;
+    return Response::empty(200);
+  });
   router.add_sync("DELETE", "/api/v1/tasks/{id}", [&](Request&) { return Response::empty(204); });
   Request req;
   req.method = "GET";
@@ -93,9 +99,9 @@ TEST(Url, ParsesEndpoints) {
 // Found by fuzz/url: brackets and colons outside [...] were taken into the host ("::1]"), and so were
 // spaces and control characters (a CR LF in the Host header of every backend call).
 TEST(Url, RefusesHostsThatAreNotNamesOrBracketedAddresses) {
-  for (const char* bad : {"http://::1]:4318", "http://a:b:80/", "http://a]:80", "http://a[b]:80", "http://exa mple:80",
-                          "http://h\r\nX-Injected: 1:80", "http://h\x7f/",
-                          "http://[['1]:4318/", "http://[a]:80"}) {
+  for (const char* bad :
+       {"http://::1]:4318", "http://a:b:80/", "http://a]:80", "http://a[b]:80", "http://exa mple:80",
+        "http://h\r\nX-Injected: 1:80", "http://h\x7f/", "http://[['1]:4318/", "http://[a]:80"}) {
     auto u = parse_url(bad);
     ASSERT_FALSE(u) << bad;
     EXPECT_EQ(u.error().fields.at(0).field, "url");
@@ -108,9 +114,8 @@ TEST(Url, RefusesHostsThatAreNotNamesOrBracketedAddresses) {
 class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    router_.add_sync("GET", "/hello", [](Request& r) {
-      return Response::json(200, "{\"id\":\"" + r.ctx.request_id + "\"}");
-    });
+    router_.add_sync("GET", "/hello",
+                     [](Request& r) { return Response::json(200, "{\"id\":\"" + r.ctx.request_id + "\"}"); });
     router_.add_sync("POST", "/echo", [](Request& r) { return Response::text(200, r.body); });
     router_.add("GET", "/slow", [this](Request&, Responder responder) {
       slow_.push_back(std::move(responder));
@@ -160,7 +165,9 @@ class ServerTest : public ::testing::Test {
     EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
     return fd;
   }
-  static void send_all(int fd, const std::string& s) { ASSERT_EQ(::send(fd, s.data(), s.size(), 0), (ssize_t)s.size()); }
+  static void send_all(int fd, const std::string& s) {
+    ASSERT_EQ(::send(fd, s.data(), s.size(), 0), (ssize_t)s.size());
+  }
   // Reads until the peer closes.
   static std::string read_all(int fd) {
     std::string out;
@@ -192,10 +199,12 @@ class ServerTest : public ::testing::Test {
 
 TEST_F(ServerTest, EchoesValidRequestIdAndReplacesInvalidOnes) {
   start();
-  auto ok = roundtrip_close("GET /hello HTTP/1.1\r\nHost: x\r\nX-Request-ID: abc-123\r\nConnection: close\r\n\r\n");
+  auto ok =
+      roundtrip_close("GET /hello HTTP/1.1\r\nHost: x\r\nX-Request-ID: abc-123\r\nConnection: close\r\n\r\n");
   EXPECT_NE(ok.find("HTTP/1.1 200"), std::string::npos);
   EXPECT_NE(ok.find("X-Request-ID: abc-123\r\n"), std::string::npos);
-  auto bad = roundtrip_close("GET /hello HTTP/1.1\r\nHost: x\r\nX-Request-ID: a\"b\r\nConnection: close\r\n\r\n");
+  auto bad =
+      roundtrip_close("GET /hello HTTP/1.1\r\nHost: x\r\nX-Request-ID: a\"b\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(bad.find("a\"b"), std::string::npos);
   EXPECT_NE(bad.find("X-Request-ID: "), std::string::npos);
 }
@@ -214,9 +223,11 @@ TEST_F(ServerTest, BodyOverLimitIs413) {
   ServerOptions o;
   o.max_body_bytes = 1024;
   start(o);
-  auto r = roundtrip_close("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2048\r\n\r\n" + std::string(2048, 'x'));
+  auto r = roundtrip_close("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2048\r\n\r\n" +
+                           std::string(2048, 'x'));
   EXPECT_NE(r.find("HTTP/1.1 413"), std::string::npos);
-  auto fine = roundtrip_close("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
+  auto fine = roundtrip_close(
+      "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
   EXPECT_NE(fine.find("hello"), std::string::npos);
 }
 
@@ -329,14 +340,17 @@ TEST_F(ServerTest, BearerTokensGuardThePrefix) {
   o.bearer_tokens = {"0123456789abcdef", "another-token-here"};
   o.auth_path_prefix = "/echo";
   start(o);
-  auto none = roundtrip_close("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi");
+  auto none =
+      roundtrip_close("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi");
   EXPECT_NE(none.find("HTTP/1.1 401"), std::string::npos);
   EXPECT_NE(none.find("WWW-Authenticate: Bearer"), std::string::npos);
-  auto wrong = roundtrip_close("POST /echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer 0123456789abcdeX\r\n"
-                               "Content-Length: 2\r\nConnection: close\r\n\r\nhi");
+  auto wrong = roundtrip_close(
+      "POST /echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer 0123456789abcdeX\r\n"
+      "Content-Length: 2\r\nConnection: close\r\n\r\nhi");
   EXPECT_NE(wrong.find("HTTP/1.1 401"), std::string::npos);
-  auto right = roundtrip_close("POST /echo HTTP/1.1\r\nHost: x\r\nAuthorization: bearer another-token-here\r\n"
-                               "Content-Length: 2\r\nConnection: close\r\n\r\nhi");
+  auto right = roundtrip_close(
+      "POST /echo HTTP/1.1\r\nHost: x\r\nAuthorization: bearer another-token-here\r\n"
+      "Content-Length: 2\r\nConnection: close\r\n\r\nhi");
   EXPECT_NE(right.find("HTTP/1.1 200"), std::string::npos);
   auto open = roundtrip_close("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   EXPECT_NE(open.find("HTTP/1.1 200"), std::string::npos);  // outside the prefix
@@ -396,7 +410,8 @@ TEST(IoPool, ScheduleRunsLaterOnAnIoThread) {
   pool.start();
   std::promise<std::chrono::steady_clock::duration> ran;
   const auto start = std::chrono::steady_clock::now();
-  pool.schedule(std::chrono::milliseconds(50), [&] { ran.set_value(std::chrono::steady_clock::now() - start); });
+  pool.schedule(std::chrono::milliseconds(50),
+                [&] { ran.set_value(std::chrono::steady_clock::now() - start); });
   EXPECT_GE(ran.get_future().get(), std::chrono::milliseconds(50));
   pool.stop();
 }

@@ -39,7 +39,7 @@ struct Responder::State : std::enable_shared_from_this<Responder::State> {
   asio::any_io_executor executor;
   asio::steady_timer signal;
   std::mutex mu;
-  bool done = false;             // send() or stream() called
+  bool done = false;  // send() or stream() called
   std::optional<Response> response;
   bool streaming = false;
   bool event_stream = false;  // StreamKind::kEventStream: the drain closes it
@@ -140,7 +140,8 @@ struct Connection {
 };
 
 Response problem(int status, std::string title, std::string detail, const std::string& request_id) {
-  return problem_response({status, "about:blank", std::move(title), std::move(detail), request_id, std::nullopt, -1});
+  return problem_response(
+      {status, "about:blank", std::move(title), std::move(detail), request_id, std::nullopt, -1});
 }
 
 // Constant-time over the candidate's length: the comparison time does not reveal how much matched.
@@ -231,7 +232,8 @@ asio::awaitable<void> Server::Impl::accept_loop() {
   for (;;) {
     beast::error_code ec;
     auto& target = ctx(pool.next_index());
-    tcp::socket socket = co_await acceptor->async_accept(target, asio::redirect_error(asio::use_awaitable, ec));
+    tcp::socket socket =
+        co_await acceptor->async_accept(target, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (ec == asio::error::operation_aborted || draining) co_return;
       logger.warn("accept failed", {{"error", ec.message()}});
@@ -260,7 +262,8 @@ asio::awaitable<void> Server::Impl::accept_loop() {
   }
 }
 
-asio::awaitable<bool> Server::Impl::write_simple(Connection& conn, Request& req, Response& res, bool keep_alive) {
+asio::awaitable<bool> Server::Impl::write_simple(Connection& conn, Request& req, Response& res,
+                                                 bool keep_alive) {
   bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), 11};
   for (const auto& [k, v] : res.headers.items()) out.insert(k, v);
   out.set("X-Request-ID", req.ctx.request_id);
@@ -371,11 +374,12 @@ asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Connection> conn) {
     const auto q = req.target.find('?');
     req.path = req.target.substr(0, q);
     if (q != std::string::npos) req.query = req.target.substr(q + 1);
-    for (const auto& field : msg) req.headers.add(std::string(field.name_string()), std::string(field.value()));
+    for (const auto& field : msg)
+      req.headers.add(std::string(field.name_string()), std::string(field.value()));
     req.body = std::move(msg.body());
     req.keep_alive = msg.keep_alive();
-    if (auto rid = req.headers.get("X-Request-ID"); rid && req.headers.count("X-Request-ID") == 1 &&
-                                                     valid_request_id(*rid)) {
+    if (auto rid = req.headers.get("X-Request-ID");
+        rid && req.headers.count("X-Request-ID") == 1 && valid_request_id(*rid)) {
       req.ctx.request_id = std::string(*rid);
     }
 
@@ -527,8 +531,8 @@ void Server::start() {
   }
   auto& ctx = impl_->ctx(0);
   beast::error_code ec;
-  const auto address = asio::ip::make_address(impl_->options.host == "localhost" ? "127.0.0.1"
-                                                                                 : impl_->options.host, ec);
+  const auto address =
+      asio::ip::make_address(impl_->options.host == "localhost" ? "127.0.0.1" : impl_->options.host, ec);
   if (ec) throw std::runtime_error("cannot bind " + impl_->options.host + ": not an IP address");
   tcp::endpoint ep{address, impl_->options.port};
   auto acc = std::make_unique<tcp::acceptor>(ctx);
@@ -543,9 +547,8 @@ void Server::start() {
   impl_->bound_port = acc->local_endpoint().port();
   impl_->acceptor = std::move(acc);
   auto impl = impl_;
-  asio::co_spawn(ctx, impl_->accept_loop(), [impl](std::exception_ptr e) {
-    log_exception(impl->logger, e, "http accept loop");
-  });
+  asio::co_spawn(ctx, impl_->accept_loop(),
+                 [impl](std::exception_ptr e) { log_exception(impl->logger, e, "http accept loop"); });
 }
 
 std::uint16_t Server::port() const { return impl_->bound_port; }

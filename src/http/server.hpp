@@ -1,8 +1,8 @@
 #pragma once
 // The HTTP/1.1 server (Boost.Beast on C++20 coroutines; the Beast code stays in server.cpp).
-// Built-in middleware: request id (docs/observability.md#request-ids), access log, body/header limits, read/idle timeouts,
-// graceful drain. Handlers run on the connection's I/O thread and must not block: hand slow
-// work to another executor and complete the Responder from there.
+// Built-in middleware: request id (docs/observability.md#request-ids), access log, body/header limits,
+// read/idle timeouts, graceful drain. Handlers run on the connection's I/O thread and must not block: hand
+// slow work to another executor and complete the Responder from there.
 #include <chrono>
 #include <cstdint>
 #include <functional>

@@ -21,12 +21,18 @@ std::optional<Level> parse_level(std::string_view s) {
 
 const char* level_name(Level level) {
   switch (level) {
-    case Level::kTrace: return "trace";
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarn: return "warn";
-    case Level::kError: return "error";
-    case Level::kOff: return "off";
+    case Level::kTrace:
+      return "trace";
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
+    case Level::kOff:
+      return "off";
   }
   return "info";
 }
@@ -125,7 +131,8 @@ void append_value_pretty(std::string& out, const Field& f) {
 
 }  // namespace
 
-std::string Logger::format(Level level, const RequestContext* ctx, std::string_view msg, Fields fields) const {
+std::string Logger::format(Level level, const RequestContext* ctx, std::string_view msg,
+                           Fields fields) const {
   const std::string time = format_rfc3339_ms(std::chrono::system_clock::now());
   std::string out;
   out.reserve(256);

@@ -1,9 +1,8 @@
 #pragma once
-// Structured logging: one JSON object per line on stderr (docs/observability.md#logs) or a pretty line for humans.
-// Every value is escaped, so no input can forge or split a log line. A Logger names the service;
-// the request context (request id, trace and span ids, session) is passed explicitly at each
-// call and attached by the logger, so call sites never repeat those fields.
-// Thread-safe: lines are written whole under one mutex.
+// Structured logging: one JSON object per line on stderr (docs/observability.md#logs) or a pretty line for
+// humans. Every value is escaped, so no input can forge or split a log line. A Logger names the service; the
+// request context (request id, trace and span ids, session) is passed explicitly at each call and attached by
+// the logger, so call sites never repeat those fields. Thread-safe: lines are written whole under one mutex.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -37,8 +36,8 @@ struct Field {
   Field(std::string_view k, bool v) : key(k), value(v) {}
   Field(std::string_view k, double v) : key(k), value(v) {}
   template <class I>
-    requires std::is_integral_v<I>
-  Field(std::string_view k, I v) : key(k), value(static_cast<std::int64_t>(v)) {}
+  requires std::is_integral_v<I> Field(std::string_view k, I v)
+      : key(k), value(static_cast<std::int64_t>(v)) {}
 };
 using Fields = std::initializer_list<Field>;
 

@@ -1,8 +1,8 @@
 #include "log/log.hpp"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 
@@ -16,7 +16,8 @@ TEST(Log, JsonLineHasRequiredFieldsAndContext) {
   ctx.request_id = "req-1";
   ctx.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
   ctx.span_id = "00f067aa0ba902b7";
-  const auto line = logger.format(Level::kWarn, &ctx, "hello", {{"status", 200}, {"ok", true}, {"path", "/x"}});
+  const auto line =
+      logger.format(Level::kWarn, &ctx, "hello", {{"status", 200}, {"ok", true}, {"path", "/x"}});
   const auto j = nlohmann::json::parse(line);
   EXPECT_EQ(j["level"], "warn");
   EXPECT_EQ(j["msg"], "hello");
@@ -34,9 +35,11 @@ TEST(Log, JsonLineHasRequiredFieldsAndContext) {
 TEST(Log, NumbersAreWrittenLikePrintf) {
   Sink sink(stderr, Level::kInfo, Format::kJson);
   Logger logger("svc", sink);
-  const auto line = logger.format(Level::kInfo, nullptr, "n",
-                                  {{"ms", 79.38834}, {"tiny", 1e-7}, {"big", 123456789.0}, {"neg", std::int64_t{-42}}});
-  EXPECT_NE(line.find(R"("ms":79.3883,"tiny":1e-07,"big":1.23457e+08,"neg":-42})"), std::string::npos) << line;
+  const auto line =
+      logger.format(Level::kInfo, nullptr, "n",
+                    {{"ms", 79.38834}, {"tiny", 1e-7}, {"big", 123456789.0}, {"neg", std::int64_t{-42}}});
+  EXPECT_NE(line.find(R"("ms":79.3883,"tiny":1e-07,"big":1.23457e+08,"neg":-42})"), std::string::npos)
+      << line;
 }
 
 TEST(Log, HostileValuesCannotSplitOrForgeALine) {

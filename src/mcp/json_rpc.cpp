@@ -7,7 +7,8 @@ namespace taskman::mcp {
 std::variant<Json, RpcError> parse_json(std::string_view text) {
   if (json_nesting_exceeds(text)) {
     return RpcError{rpc::kParseError,
-                    "Parse error: JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels", {}};
+                    "Parse error: JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels",
+                    {}};
   }
   Json value = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (value.is_discarded()) return RpcError{rpc::kParseError, "Parse error: the body is not valid JSON", {}};

@@ -57,8 +57,8 @@ TEST(JsonRpc, MalformedTextIsParseError) {
 // A body of a million '[' parsed fine but overflowed the I/O thread's stack when the params were
 // copied, killing the server (found while fuzzing the JSON-RPC layer). Refused before parsing now.
 TEST(JsonRpc, NestingDeeperThanTheLimitIsParseError) {
-  const std::string deep = R"({"jsonrpc":"2.0","id":1,"method":"x","params":{"a":)" + std::string(500000, '[') +
-                           std::string(500000, ']') + "}}";
+  const std::string deep = R"({"jsonrpc":"2.0","id":1,"method":"x","params":{"a":)" +
+                           std::string(500000, '[') + std::string(500000, ']') + "}}";
   auto j = parse_json(deep);
   ASSERT_TRUE(std::holds_alternative<RpcError>(j));
   EXPECT_EQ(std::get<RpcError>(j).code, rpc::kParseError);

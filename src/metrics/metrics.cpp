@@ -29,17 +29,16 @@ auto& family(B builder, const char* name, const char* help, prometheus::Registry
 }
 
 const prometheus::Histogram::BucketBoundaries& mcp_buckets() {
-  // mcp.server.operation.duration (OTel MCP semantic conventions), trimmed at the low end for a local backend.
-  static const prometheus::Histogram::BucketBoundaries kBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                                                   0.25,  0.5,    1,     2.5,  5,     10,   30,
-                                                                   60,    120,    300};
+  // mcp.server.operation.duration (OTel MCP semantic conventions), trimmed at the low end for a local
+  // backend.
+  static const prometheus::Histogram::BucketBoundaries kBuckets = {
+      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
   return kBuckets;
 }
 
 const prometheus::Histogram::BucketBoundaries& fast_buckets() {
-  static const prometheus::Histogram::BucketBoundaries kBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-                                                                   0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
-                                                                   1,      2.5,     5,      10,    30};
+  static const prometheus::Histogram::BucketBoundaries kBuckets = {
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
   return kBuckets;
 }
 
@@ -69,10 +68,11 @@ Metrics::Metrics(std::string_view version, std::string_view revision)
                            .Name("health_check_duration_seconds")
                            .Help("Time a health check took.")
                            .Register(*registry_)),
-      mcp_sessions_(family(prometheus::BuildGauge(), "mcp_sessions_active", "MCP sessions open now.", *registry_)
-                        .Add({})),
-      cache_entries_(family(prometheus::BuildGauge(), "fallback_cache_entries", "Entries in the fallback cache.",
-                            *registry_)
+      mcp_sessions_(
+          family(prometheus::BuildGauge(), "mcp_sessions_active", "MCP sessions open now.", *registry_)
+              .Add({})),
+      cache_entries_(family(prometheus::BuildGauge(), "fallback_cache_entries",
+                            "Entries in the fallback cache.", *registry_)
                          .Add({})),
       spans_exported_(family(prometheus::BuildCounter(), "tracer_spans_exported_total",
                              "Spans the OTLP exporter delivered.", *registry_)
@@ -83,21 +83,21 @@ Metrics::Metrics(std::string_view version, std::string_view revision)
       mcp_requests_(family(prometheus::BuildCounter(), "mcp_requests_total",
                            "MCP requests handled, by JSON-RPC method and outcome.", *registry_),
                     {"method", "outcome"}),
-      mcp_tool_calls_(family(prometheus::BuildCounter(), "mcp_tool_calls_total", "MCP tool calls by tool and outcome.",
-                             *registry_),
+      mcp_tool_calls_(family(prometheus::BuildCounter(), "mcp_tool_calls_total",
+                             "MCP tool calls by tool and outcome.", *registry_),
                       {"tool", "outcome"}),
       mcp_tool_duration_(family(prometheus::BuildHistogram(), "mcp_tool_call_duration_seconds",
                                 "Time to answer an MCP tool call.", *registry_),
                          {"tool"}),
-      backend_requests_(family(prometheus::BuildCounter(), "backend_requests_total",
-                               "Backend HTTP attempts by method, endpoint template and status (or failure).",
-                               *registry_),
-                        {"method", "endpoint", "status"}),
+      backend_requests_(
+          family(prometheus::BuildCounter(), "backend_requests_total",
+                 "Backend HTTP attempts by method, endpoint template and status (or failure).", *registry_),
+          {"method", "endpoint", "status"}),
       backend_duration_(family(prometheus::BuildHistogram(), "backend_request_duration_seconds",
                                "Time of one backend HTTP attempt.", *registry_),
                         {"method", "endpoint"}),
-      backend_retries_(family(prometheus::BuildCounter(), "backend_retries_total", "Backend retries by reason.",
-                              *registry_),
+      backend_retries_(family(prometheus::BuildCounter(), "backend_retries_total",
+                              "Backend retries by reason.", *registry_),
                        {"reason"}),
       breaker_state_(family(prometheus::BuildGauge(), "circuit_breaker_state",
                             "1 for the circuit breaker's current state, 0 for the others.", *registry_),
@@ -108,10 +108,11 @@ Metrics::Metrics(std::string_view version, std::string_view revision)
       breaker_rejections_(family(prometheus::BuildCounter(), "circuit_breaker_rejections_total",
                                  "Backend calls refused without trying, by reason.", *registry_),
                           {"reason"}),
-      cache_lookups_(family(prometheus::BuildCounter(), "fallback_cache_lookups_total",
-                            "Fallback cache lookups after a failed read: hit (served stale), miss, stale (too old).",
-                            *registry_),
-                     {"result"}),
+      cache_lookups_(
+          family(prometheus::BuildCounter(), "fallback_cache_lookups_total",
+                 "Fallback cache lookups after a failed read: hit (served stale), miss, stale (too old).",
+                 *registry_),
+          {"result"}),
       cache_evictions_(family(prometheus::BuildCounter(), "fallback_cache_evictions_total",
                               "Entries dropped from the fallback cache, by reason.", *registry_),
                        {"reason"}),
@@ -129,7 +130,8 @@ Metrics::Metrics(std::string_view version, std::string_view revision)
       .Add({{"version", std::string(version)}, {"revision", std::string(revision)}})
       .Set(1);
   // Bounded label sets are created up front so every family has samples from the first scrape.
-  for (const char* st : {"closed", "open", "half_open"}) breaker_state_.get({st}).Set(st == std::string("closed"));
+  for (const char* st : {"closed", "open", "half_open"})
+    breaker_state_.get({st}).Set(st == std::string("closed"));
   for (const char* r : {"open", "half_open_busy", "bulkhead"}) breaker_rejections_.get({r});
   for (const char* r : {"hit", "miss", "stale"}) cache_lookups_.get({r});
   for (const char* r : {"lru", "ttl", "invalidated"}) cache_evictions_.get({r});
@@ -181,8 +183,8 @@ void Metrics::mcp_tool_call(const std::string& tool, const std::string& outcome,
   mcp_tool_duration_.get({tool}, mcp_buckets()).Observe(seconds);
 }
 
-void Metrics::backend_request(const std::string& method, const std::string& endpoint, const std::string& status,
-                              double seconds) {
+void Metrics::backend_request(const std::string& method, const std::string& endpoint,
+                              const std::string& status, double seconds) {
   backend_requests_.get({method, endpoint, status}).Increment();
   backend_duration_.get({method, endpoint}, fast_buckets()).Observe(seconds);
 }

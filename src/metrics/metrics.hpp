@@ -1,9 +1,9 @@
 #pragma once
-// One Prometheus registry per process (docs/observability.md#metrics) with every family the services export, created
-// up front so names, help and buckets are declared in one place. Layers record through the
-// typed helpers here; child references are cached because Family::Add costs ~100-150 ns
-// (docs/architecture.md#build-notes). Label values come from bounded sets only: fold anything else into "other".
-// Thread-safe: prometheus-cpp metrics are; the child caches publish immutable snapshots.
+// One Prometheus registry per process (docs/observability.md#metrics) with every family the services export,
+// created up front so names, help and buckets are declared in one place. Layers record through the typed
+// helpers here; child references are cached because Family::Add costs ~100-150 ns
+// (docs/architecture.md#build-notes). Label values come from bounded sets only: fold anything else into
+// "other". Thread-safe: prometheus-cpp metrics are; the child caches publish immutable snapshots.
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>

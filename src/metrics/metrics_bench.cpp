@@ -1,6 +1,6 @@
-// Hot-path cost of the metrics layer (docs/performance.md#targets): what one request pays for its counters and
-// histograms, and why child references are cached (docs/architecture.md#build-notes: Family::Add ~100-150 ns). Results and
-// the command line are in docs/benchmarks.md ("## Metrics").
+// Hot-path cost of the metrics layer (docs/performance.md#targets): what one request pays for its counters
+// and histograms, and why child references are cached (docs/architecture.md#build-notes: Family::Add ~100-150
+// ns). Results and the command line are in docs/benchmarks.md ("## Metrics").
 #include <benchmark/benchmark.h>
 
 #include <prometheus/counter.h>

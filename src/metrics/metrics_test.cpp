@@ -11,9 +11,10 @@ namespace {
 TEST(Metrics, ExposesProcessAndBuildInfo) {
   Metrics m("1.2.3", "abc");
   const auto text = m.serialize();
-  for (const char* name : {"process_cpu_seconds_total", "process_resident_memory_bytes",
-                           "process_virtual_memory_bytes", "process_open_fds", "process_max_fds",
-                           "process_start_time_seconds", "process_threads", "http_server_requests_in_flight"}) {
+  for (const char* name :
+       {"process_cpu_seconds_total", "process_resident_memory_bytes", "process_virtual_memory_bytes",
+        "process_open_fds", "process_max_fds", "process_start_time_seconds", "process_threads",
+        "http_server_requests_in_flight"}) {
     EXPECT_NE(text.find(std::string("\n") + name + " "), std::string::npos) << name << "\n" << text;
   }
   EXPECT_NE(text.find("taskman_build_info{revision=\"abc\",version=\"1.2.3\"} 1"), std::string::npos) << text;
@@ -26,15 +27,17 @@ TEST(Metrics, HttpRequestsAreCountedByBoundedLabels) {
   m.http_request_started();
   m.http_request_finished("BREW", "", 404, 0.001);
   const auto text = m.serialize();
-  EXPECT_NE(text.find("http_server_requests_total{method=\"GET\",route=\"/api/v1/tasks/{id}\",status=\"200\"} 1"),
-            std::string::npos)
+  EXPECT_NE(
+      text.find("http_server_requests_total{method=\"GET\",route=\"/api/v1/tasks/{id}\",status=\"200\"} 1"),
+      std::string::npos)
       << text;
   EXPECT_NE(text.find("http_server_requests_total{method=\"other\",route=\"unmatched\",status=\"404\"} 1"),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find("http_server_request_duration_seconds_bucket{method=\"GET\",route=\"/api/v1/tasks/{id}\","
-                      "le=\"0.005\"} 1"),
-            std::string::npos)
+  EXPECT_NE(
+      text.find("http_server_request_duration_seconds_bucket{method=\"GET\",route=\"/api/v1/tasks/{id}\","
+                "le=\"0.005\"} 1"),
+      std::string::npos)
       << text;
   EXPECT_NE(text.find("http_server_requests_in_flight 0"), std::string::npos);
 }
@@ -62,7 +65,8 @@ TEST(ChildCache, DistinctTuplesNeverShareAChild) {
 }
 
 TEST(ChildCache, ConcurrentHitsAndMissesCountEveryIncrement) {
-  // Two threads add new tuples (misses publish a new snapshot) while hitting old ones (read without the lock).
+  // Two threads add new tuples (misses publish a new snapshot) while hitting old ones (read without the
+  // lock).
   prometheus::Registry registry;
   auto& family = prometheus::BuildCounter().Name("c_total").Help("h").Register(registry);
   ChildCache<prometheus::Counter> cache(family, {"k"});

@@ -1,6 +1,7 @@
 #pragma once
-// Bulkhead (docs/resilience.md#bulkhead, BACKEND_MAX_CONCURRENCY): at most N backend calls in flight; the excess is rejected
-// at once rather than queued, so a slow backend cannot pile up waiting requests and memory.
+// Bulkhead (docs/resilience.md#bulkhead, BACKEND_MAX_CONCURRENCY): at most N backend calls in flight; the
+// excess is rejected at once rather than queued, so a slow backend cannot pile up waiting requests and
+// memory.
 #include <atomic>
 #include <cstddef>
 #include <cstdint>

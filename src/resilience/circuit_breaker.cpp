@@ -69,9 +69,10 @@ const char* transition_reason_name(TransitionReason reason) {
 
 Error rejection_error(const Admission& rejected) {
   if (rejected.reason == RejectReason::kForcedOpen) {
-    return Error::make(ErrorCode::kUnavailable,
-                       "the task backend is not being called: circuit forced open by an operator; nothing was "
-                       "changed, retry after the operator sets the breaker back to automatic");
+    return Error::make(
+        ErrorCode::kUnavailable,
+        "the task backend is not being called: circuit forced open by an operator; nothing was "
+        "changed, retry after the operator sets the breaker back to automatic");
   }
   // Whole seconds, rounded up, read better in a message than milliseconds; the exact value is in
   // retry_after_ms.
@@ -208,8 +209,9 @@ bool CircuitBreaker::record(const BreakerToken& token, Outcome outcome) {
         std::int64_t failures = 0;
         window_totals(now, successes, failures);
         const std::int64_t calls = successes + failures;
-        // docs/resilience.md#threshold-comparison: >= (opossum uses >), so threshold 100 means "every call failed", not "never".
-        // Forced closed: still counted (the status page shows the error rate) but never opens.
+        // docs/resilience.md#threshold-comparison: >= (opossum uses >), so threshold 100 means "every call
+        // failed", not "never". Forced closed: still counted (the status page shows the error rate) but never
+        // opens.
         if (mode_.load(std::memory_order_relaxed) == BreakerMode::kAuto &&
             calls >= std::max<std::int64_t>(1, options_.volume_threshold) &&
             failures * 100 >= static_cast<std::int64_t>(options_.error_threshold_percent) * calls) {

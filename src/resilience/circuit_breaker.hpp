@@ -1,8 +1,8 @@
 #pragma once
-// Circuit breaker with opossum semantics (docs/resilience.md#circuit-breaker): a rolling window of 10 buckets counts successes and
-// failures; the breaker opens when failures reach error_threshold_percent of at least volume_threshold
-// calls, stays OPEN for reset_timeout_ms, then lets exactly one probe through (HALF_OPEN) whose outcome
-// closes or re-opens it. Pure logic over an injected Clock: no timers, no threads.
+// Circuit breaker with opossum semantics (docs/resilience.md#circuit-breaker): a rolling window of 10 buckets
+// counts successes and failures; the breaker opens when failures reach error_threshold_percent of at least
+// volume_threshold calls, stays OPEN for reset_timeout_ms, then lets exactly one probe through (HALF_OPEN)
+// whose outcome closes or re-opens it. Pure logic over an injected Clock: no timers, no threads.
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -45,8 +45,9 @@ enum class TransitionReason {
 const char* transition_reason_name(TransitionReason reason);
 
 struct CircuitBreakerOptions {
-  bool enabled = true;                 // CIRCUIT_BREAKER_ENABLED; disabled admits everything
-  int error_threshold_percent = 50;    // CIRCUIT_BREAKER_ERROR_THRESHOLD, 1..100, opens when >= (docs/resilience.md#threshold-comparison)
+  bool enabled = true;  // CIRCUIT_BREAKER_ENABLED; disabled admits everything
+  int error_threshold_percent =
+      50;  // CIRCUIT_BREAKER_ERROR_THRESHOLD, 1..100, opens when >= (docs/resilience.md#threshold-comparison)
   std::int64_t volume_threshold = 10;  // CIRCUIT_BREAKER_VOLUME_THRESHOLD: calls in window before it may open
   std::int64_t rolling_window_ms = 10000;  // CIRCUIT_BREAKER_ROLLING_WINDOW_MS, >= 10 (10 buckets of >= 1 ms)
   std::int64_t reset_timeout_ms = 30000;   // CIRCUIT_BREAKER_RESET_TIMEOUT_MS, >= 1
@@ -77,9 +78,10 @@ struct Admission {
   BreakerToken token;  // report the outcome with exactly one record_*(token)
 };
 
-// The error an agent sees when the breaker turns a call away (docs/resilience.md#circuit-breaker: writes fail fast with a clear
-// message): ErrorCode::kUnavailable (503) with retry_after_ms set from the admission. A forced-open
-// rejection says an operator did it and carries no retry hint (nobody knows when they will undo it).
+// The error an agent sees when the breaker turns a call away (docs/resilience.md#circuit-breaker: writes fail
+// fast with a clear message): ErrorCode::kUnavailable (503) with retry_after_ms set from the admission. A
+// forced-open rejection says an operator did it and carries no retry hint (nobody knows when they will undo
+// it).
 Error rejection_error(const Admission& rejected);
 
 // Point-in-time view for /health/ready detail and the state gauge.

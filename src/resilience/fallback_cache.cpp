@@ -246,7 +246,8 @@ void FallbackCache::clear() {
 
 std::size_t FallbackCache::purge(std::string_view pattern) {
   std::lock_guard lock(mu_);
-  return erase_if_locked([&](const Entry& e) { return key_matches(pattern, e.key); }, EvictionReason::kPurged);
+  return erase_if_locked([&](const Entry& e) { return key_matches(pattern, e.key); },
+                         EvictionReason::kPurged);
 }
 
 std::optional<std::int64_t> FallbackCache::oldest_age_ms() const {

@@ -1,7 +1,7 @@
 #pragma once
-// Fallback cache (docs/resilience.md#fallback-cache): the last good GET answers, LRU-bounded and TTL-limited, served marked stale
-// when the backend cannot answer. Writes invalidate by pattern so a stale answer never predates a
-// change made through this server.
+// Fallback cache (docs/resilience.md#fallback-cache): the last good GET answers, LRU-bounded and TTL-limited,
+// served marked stale when the backend cannot answer. Writes invalidate by pattern so a stale answer never
+// predates a change made through this server.
 #include <cstdint>
 #include <functional>
 #include <list>
@@ -84,7 +84,8 @@ class FallbackCache {
 
   // Drops every entry whose key starts with `prefix` (plain string prefix). Returns how many.
   std::size_t invalidate_prefix(std::string_view prefix);
-  // Drops what a successful write `method path` may have changed (docs/api.md#endpoints paths, base path stripped):
+  // Drops what a successful write `method path` may have changed (docs/api.md#endpoints paths, base path
+  // stripped):
   //   POST /tasks                 -> task lists (/tasks, /tasks?...) and /tasks/next...
   //   PATCH|PUT|POST /tasks/{id}[/...] -> /tasks/{id}, /tasks/{id}?..., /tasks/{id}/..., lists, next
   //   DELETE /tasks/{id}          -> every /tasks... entry (the store rewrites dependents and children)

@@ -25,19 +25,20 @@ struct AttemptOutcome {
 };
 
 enum class BreakerVerdict { kSuccess, kFailure };
-// docs/resilience.md#failure-classification: 5xx and every transport failure (timeouts included) count against the backend; 1xx-4xx
-// do not, and count as successes (the backend answered; opossum's errorFilter does the same). Calls
-// that never reached an outcome (cancelled by our caller) should be reported with record_ignored().
+// docs/resilience.md#failure-classification: 5xx and every transport failure (timeouts included) count
+// against the backend; 1xx-4xx do not, and count as successes (the backend answered; opossum's errorFilter
+// does the same). Calls that never reached an outcome (cancelled by our caller) should be reported with
+// record_ignored().
 BreakerVerdict breaker_verdict(const AttemptOutcome& outcome);
 
 // Label for backend_retries_total{reason}: "connect_error" | "timeout" | "connection_lost" |
 // "status_429" | "status_502" | "status_503" | "status_504"; "" for outcomes that are never retried.
 std::string_view retry_reason(const AttemptOutcome& outcome);
 
-// Whether the outcome class is worth another attempt at all (docs/resilience.md#failure-classification), ignoring the method.
-// 500 is deliberately not retried: docs/resilience.md#failure-classification lists 429/502/503/504 only, and a 500 from our own backend is a
-// broken invariant that the same request will hit again. Protocol errors are not retried either: a
-// backend that sends garbage once will send it again.
+// Whether the outcome class is worth another attempt at all (docs/resilience.md#failure-classification),
+// ignoring the method. 500 is deliberately not retried: docs/resilience.md#failure-classification lists
+// 429/502/503/504 only, and a 500 from our own backend is a broken invariant that the same request will hit
+// again. Protocol errors are not retried either: a backend that sends garbage once will send it again.
 bool is_retryable(const AttemptOutcome& outcome);
 
 }  // namespace taskman::resilience

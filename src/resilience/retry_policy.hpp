@@ -1,7 +1,8 @@
 #pragma once
-// Retry decisions for backend calls (docs/resilience.md#retries): which requests may be repeated, after which outcomes,
-// how long to wait (full jitter, AWS "Exponential Backoff and Jitter"), and Retry-After honoured within
-// the caller's overall deadline. Pure logic: the caller sleeps (on its executor's timer), not this class.
+// Retry decisions for backend calls (docs/resilience.md#retries): which requests may be repeated, after which
+// outcomes, how long to wait (full jitter, AWS "Exponential Backoff and Jitter"), and Retry-After honoured
+// within the caller's overall deadline. Pure logic: the caller sleeps (on its executor's timer), not this
+// class.
 #include <chrono>
 #include <cstdint>
 #include <optional>

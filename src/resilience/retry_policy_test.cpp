@@ -61,33 +61,35 @@ TEST_P(ShouldRetry, Table) {
       << " status=" << c.outcome.status;
 }
 
-INSTANTIATE_TEST_SUITE_P(RetryPolicy, ShouldRetry,
-                         ::testing::Values(RetryCase{"GET", false, AttemptOutcome::connect_error(), true},
-                                           RetryCase{"GET", false, AttemptOutcome::timeout(), true},
-                                           RetryCase{"GET", false, AttemptOutcome::connection_lost(), true},
-                                           RetryCase{"GET", false, AttemptOutcome::protocol_error(), false},
-                                           RetryCase{"GET", false, AttemptOutcome::http(429), true},
-                                           RetryCase{"GET", false, AttemptOutcome::http(502), true},
-                                           RetryCase{"GET", false, AttemptOutcome::http(503), true},
-                                           RetryCase{"GET", false, AttemptOutcome::http(504), true},
-                                           RetryCase{"GET", false, AttemptOutcome::http(500),
-                                                     false},  // docs/resilience.md#failure-classification lists 429/502/503/504 only
-                                           RetryCase{"GET", false, AttemptOutcome::http(501), false},
-                                           RetryCase{"GET", false, AttemptOutcome::http(200), false},
-                                           RetryCase{"GET", false, AttemptOutcome::http(400), false},
-                                           RetryCase{"GET", false, AttemptOutcome::http(404), false},
-                                           RetryCase{"GET", false, AttemptOutcome::http(409), false},
-                                           RetryCase{"GET", false, AttemptOutcome::http(412), false},
-                                           RetryCase{"PUT", false, AttemptOutcome::http(503), true},
-                                           RetryCase{"DELETE", false, AttemptOutcome::timeout(), true},
-                                           RetryCase{"HEAD", false, AttemptOutcome::http(502), true},
-                                           RetryCase{"POST", false, AttemptOutcome::http(503), false},
-                                           RetryCase{"POST", false, AttemptOutcome::connect_error(), false},
-                                           RetryCase{"POST", true, AttemptOutcome::http(503), true},
-                                           RetryCase{"POST", true, AttemptOutcome::timeout(), true},
-                                           RetryCase{"POST", true, AttemptOutcome::http(422), false},
-                                           RetryCase{"PATCH", false, AttemptOutcome::timeout(), false},
-                                           RetryCase{"PATCH", true, AttemptOutcome::http(429), true}));
+INSTANTIATE_TEST_SUITE_P(
+    RetryPolicy, ShouldRetry,
+    ::testing::Values(RetryCase{"GET", false, AttemptOutcome::connect_error(), true},
+                      RetryCase{"GET", false, AttemptOutcome::timeout(), true},
+                      RetryCase{"GET", false, AttemptOutcome::connection_lost(), true},
+                      RetryCase{"GET", false, AttemptOutcome::protocol_error(), false},
+                      RetryCase{"GET", false, AttemptOutcome::http(429), true},
+                      RetryCase{"GET", false, AttemptOutcome::http(502), true},
+                      RetryCase{"GET", false, AttemptOutcome::http(503), true},
+                      RetryCase{"GET", false, AttemptOutcome::http(504), true},
+                      RetryCase{
+                          "GET", false, AttemptOutcome::http(500),
+                          false},  // docs/resilience.md#failure-classification lists 429/502/503/504 only
+                      RetryCase{"GET", false, AttemptOutcome::http(501), false},
+                      RetryCase{"GET", false, AttemptOutcome::http(200), false},
+                      RetryCase{"GET", false, AttemptOutcome::http(400), false},
+                      RetryCase{"GET", false, AttemptOutcome::http(404), false},
+                      RetryCase{"GET", false, AttemptOutcome::http(409), false},
+                      RetryCase{"GET", false, AttemptOutcome::http(412), false},
+                      RetryCase{"PUT", false, AttemptOutcome::http(503), true},
+                      RetryCase{"DELETE", false, AttemptOutcome::timeout(), true},
+                      RetryCase{"HEAD", false, AttemptOutcome::http(502), true},
+                      RetryCase{"POST", false, AttemptOutcome::http(503), false},
+                      RetryCase{"POST", false, AttemptOutcome::connect_error(), false},
+                      RetryCase{"POST", true, AttemptOutcome::http(503), true},
+                      RetryCase{"POST", true, AttemptOutcome::timeout(), true},
+                      RetryCase{"POST", true, AttemptOutcome::http(422), false},
+                      RetryCase{"PATCH", false, AttemptOutcome::timeout(), false},
+                      RetryCase{"PATCH", true, AttemptOutcome::http(429), true}));
 
 TEST(Outcome, BreakerVerdictAndRetryReasons) {
   EXPECT_EQ(breaker_verdict(AttemptOutcome::http(200)), BreakerVerdict::kSuccess);
@@ -95,7 +97,8 @@ TEST(Outcome, BreakerVerdictAndRetryReasons) {
   EXPECT_EQ(breaker_verdict(AttemptOutcome::http(429)), BreakerVerdict::kSuccess);
   EXPECT_EQ(breaker_verdict(AttemptOutcome::http(500)), BreakerVerdict::kFailure);
   EXPECT_EQ(breaker_verdict(AttemptOutcome::http(503)), BreakerVerdict::kFailure);
-  EXPECT_EQ(breaker_verdict(AttemptOutcome::timeout()), BreakerVerdict::kFailure);  // docs/resilience.md#failure-classification
+  EXPECT_EQ(breaker_verdict(AttemptOutcome::timeout()),
+            BreakerVerdict::kFailure);  // docs/resilience.md#failure-classification
   EXPECT_EQ(breaker_verdict(AttemptOutcome::connect_error()), BreakerVerdict::kFailure);
   EXPECT_EQ(breaker_verdict(AttemptOutcome::connection_lost()), BreakerVerdict::kFailure);
   EXPECT_EQ(breaker_verdict(AttemptOutcome::protocol_error()), BreakerVerdict::kFailure);

@@ -150,7 +150,8 @@ TEST(Codec, DateTimesOutsideTheClockRangeAreRefusedByName) {
 
 // Deep nesting overflowed the stack when the value was copied; refused up front, naming the body.
 TEST(Codec, NestingDeeperThanTheLimitIsRefusedNamingTheBody) {
-  const std::string deep = R"({"title":"x","labels":)" + std::string(200000, '[') + std::string(200000, ']') + "}";
+  const std::string deep =
+      R"({"title":"x","labels":)" + std::string(200000, '[') + std::string(200000, ']') + "}";
   EXPECT_EQ(task_errors(deep), V{"body"});
   auto comment = decode_comment(R"({"body":)" + std::string(65, '[') + std::string(65, ']') + "}");
   ASSERT_FALSE(comment.ok());

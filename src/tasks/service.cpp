@@ -323,9 +323,7 @@ void TaskService::create_task(const RequestContext&, TaskInput in, std::optional
 
 void TaskService::get_task(const RequestContext&, std::string id, Callback<Task> done) {
   store_.read<Task>(
-      [id = std::move(id)](ReadTx& tx) -> Result<Task> {
-        return existing(tx.get_task(id), "task", id);
-      },
+      [id = std::move(id)](ReadTx& tx) -> Result<Task> { return existing(tx.get_task(id), "task", id); },
       std::move(done));
 }
 

@@ -10,8 +10,8 @@
 #include <thread>
 
 #include "core/text.hpp"
-#include "support/temp_dir.hpp"
 #include "store/store.hpp"
+#include "support/temp_dir.hpp"
 
 namespace taskman::tasks {
 namespace {

@@ -10,9 +10,9 @@
 
 namespace taskman::tools {
 
-using client::TaskBackend;
 using client::RestCall;
 using client::RestResult;
+using client::TaskBackend;
 
 struct ToolsOptions {
   bool read_only = false;  // MCP_READ_ONLY: only read-only tools

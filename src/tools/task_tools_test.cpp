@@ -41,7 +41,8 @@ class TaskToolsTest : public ::testing::Test {
     server_ = std::make_unique<mcp::Server>(mcp::ServerOptions{});
     register_task_tools(*server_, backend_, ToolsOptions{read_only});
     session_ = server_->open_session("s");
-    rpc("initialize", {{"protocolVersion", "2025-11-25"}, {"capabilities", Json::object()},
+    rpc("initialize", {{"protocolVersion", "2025-11-25"},
+                       {"capabilities", Json::object()},
                        {"clientInfo", {{"name", "t"}, {"version", "1"}}}});
     auto m = mcp::to_message(Json{{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}});
     server_->handle(session_, std::get<mcp::Message>(m), nullptr);
@@ -66,9 +67,14 @@ class TaskToolsTest : public ::testing::Test {
   int next_id_ = 1;
 };
 
-const Json kTask = {{"id", "t1"},           {"title", "Write"},         {"status", "todo"},
-                    {"priority", "medium"}, {"version", 1},             {"labels", Json::array()},
-                    {"created_at", "2026-11-27T00:00:00.000Z"}, {"updated_at", "2026-11-27T00:00:00.000Z"}};
+const Json kTask = {{"id", "t1"},
+                    {"title", "Write"},
+                    {"status", "todo"},
+                    {"priority", "medium"},
+                    {"version", 1},
+                    {"labels", Json::array()},
+                    {"created_at", "2026-11-27T00:00:00.000Z"},
+                    {"updated_at", "2026-11-27T00:00:00.000Z"}};
 
 TEST_F(TaskToolsTest, ListsEveryToolWithSchemasAndAnnotations) {
   auto tools = rpc("tools/list", Json::object())["result"]["tools"];
@@ -138,8 +144,8 @@ TEST_F(TaskToolsTest, UpdateSendsIfMatchAndExplainsConflicts) {
 }
 
 TEST_F(TaskToolsTest, ValidationErrorsFromTheBackendNameFields) {
-  backend_.answers.push_back(
-      ok(400, {{"title", "Bad Request"}, {"errors", {{{"field", "due_at"}, {"message", "must be RFC 3339"}}}}}));
+  backend_.answers.push_back(ok(
+      400, {{"title", "Bad Request"}, {"errors", {{{"field", "due_at"}, {"message", "must be RFC 3339"}}}}}));
   auto r = call_tool("create_task", {{"title", "x"}, {"due_at", "tomorrow"}});
   EXPECT_NE(r["content"][0]["text"].get<std::string>().find("due_at: must be RFC 3339"), std::string::npos);
 }
@@ -174,7 +180,8 @@ TEST_F(TaskToolsTest, ListTasksPassesFiltersAndTrimsFields) {
   EXPECT_EQ(r["structuredContent"]["items"][0], Json({{"id", "t1"}, {"title", "Write"}}));
   EXPECT_EQ(r["structuredContent"]["next_cursor"], "c2");
   auto bad = call_tool("list_tasks", {{"limit", 500}});
-  EXPECT_NE(bad["content"][0]["text"].get<std::string>().find("limit must be at most 100"), std::string::npos);
+  EXPECT_NE(bad["content"][0]["text"].get<std::string>().find("limit must be at most 100"),
+            std::string::npos);
 }
 
 TEST_F(TaskToolsTest, NextTaskNullWhenNothingIsActionable) {
@@ -185,7 +192,8 @@ TEST_F(TaskToolsTest, NextTaskNullWhenNothingIsActionable) {
 
 TEST_F(TaskToolsTest, GetTaskWithComments) {
   backend_.answers.push_back(ok(200, kTask));
-  backend_.answers.push_back(ok(200, {{"items", {{{"id", "c1"}, {"body", "hi"}}}}, {"next_cursor", nullptr}}));
+  backend_.answers.push_back(
+      ok(200, {{"items", {{{"id", "c1"}, {"body", "hi"}}}}, {"next_cursor", nullptr}}));
   auto r = call_tool("get_task", {{"id", "t1"}, {"include_comments", true}});
   ASSERT_EQ(backend_.calls.size(), 2u);
   EXPECT_EQ(backend_.calls[1].path, "/tasks/t1/comments");
@@ -198,13 +206,16 @@ TEST_F(TaskToolsTest, DeleteAnswersDeletedTrue) {
   EXPECT_EQ(r["structuredContent"], Json({{"deleted", true}, {"id", "t1"}}));
   backend_.answers.push_back(ok(404, {{"detail", "task t1 not found"}}));
   auto again = call_tool("delete_task", {{"id", "t1"}});
-  EXPECT_NE(again["content"][0]["text"].get<std::string>().find("Not found: task t1 not found"), std::string::npos);
+  EXPECT_NE(again["content"][0]["text"].get<std::string>().find("Not found: task t1 not found"),
+            std::string::npos);
 }
 
 TEST_F(TaskToolsTest, PromptsAndCompletions) {
   auto plan = rpc("prompts/get", {{"name", "plan_project"}, {"arguments", {{"goal", "ship v1"}}}});
-  EXPECT_NE(plan["result"]["messages"][0]["content"]["text"].get<std::string>().find("ship v1"), std::string::npos);
-  backend_.answers.push_back(ok(200, {{"items", {{{"id", "p-alpha"}, {"name", "Alpha"}}, {{"id", "p-beta"}, {"name", "Beta"}}}}}));
+  EXPECT_NE(plan["result"]["messages"][0]["content"]["text"].get<std::string>().find("ship v1"),
+            std::string::npos);
+  backend_.answers.push_back(
+      ok(200, {{"items", {{{"id", "p-alpha"}, {"name", "Alpha"}}, {{"id", "p-beta"}, {"name", "Beta"}}}}}));
   auto c = rpc("completion/complete", {{"ref", {{"type", "ref/prompt"}, {"name", "standup"}}},
                                        {"argument", {{"name", "project_id"}, {"value", "p-a"}}}});
   EXPECT_EQ(c["result"]["completion"]["values"], Json({"p-alpha"}));

@@ -103,8 +103,7 @@ void call_backend(TaskBackend& backend, const mcp::CallPtr& ctx, RestCall call, 
   // Only the expected version is needed to explain a 412; the call itself moves to the backend.
   const std::optional<std::int64_t> if_match = call.if_match;
   backend.call(ctx->request_context(), std::move(call),
-               [ctx, if_match, reply = std::move(reply), on_ok = std::move(on_ok)](
-                   Result<RestResult> r) {
+               [ctx, if_match, reply = std::move(reply), on_ok = std::move(on_ok)](Result<RestResult> r) {
                  if (!r) {
                    reply(error_result(explain_unavailable(r.error()), request_id_of(ctx)));
                    return;

@@ -12,7 +12,8 @@ struct ToolSpec {
   mcp::Tool tool;
   bool read_only;
   // Runs with arguments already checked against tool.input_schema.
-  std::function<void(TaskBackend&, const mcp::CallPtr&, const nlohmann::json&, mcp::Reply<nlohmann::json>)> run;
+  std::function<void(TaskBackend&, const mcp::CallPtr&, const nlohmann::json&, mcp::Reply<nlohmann::json>)>
+      run;
   mcp::Audience audience = {};  // empty: every client; else only the clients it accepts
 };
 

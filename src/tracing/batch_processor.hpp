@@ -1,7 +1,8 @@
 #pragma once
 // The batch span processor of the OTel SDK spec (trace/sdk.md "Batching processor"): finished spans
 // go into a bounded queue; one background thread exports them in batches. A full queue drops the
-// span and counts it -- on_end never waits for export (docs/observability.md#sampling-and-export: tracing never blocks a request).
+// span and counts it -- on_end never waits for export (docs/observability.md#sampling-and-export: tracing
+// never blocks a request).
 //
 // Thread-safety: on_end may be called from any thread; the queue is guarded by mu_, which is never
 // held while exporting. force_flush/shutdown may be called from any thread but the worker.
@@ -40,7 +41,8 @@ struct BatchOptions {
   std::chrono::milliseconds export_timeout{30000};  // OTEL_BSP_EXPORT_TIMEOUT
 };
 
-// Self-metrics for the metrics layer (docs/observability.md#metrics: tracer_spans_exported_total / tracer_spans_dropped_total).
+// Self-metrics for the metrics layer (docs/observability.md#metrics: tracer_spans_exported_total /
+// tracer_spans_dropped_total).
 struct BatchStats {
   std::uint64_t spans_exported = 0;       // in batches the exporter reported as delivered
   std::uint64_t spans_dropped = 0;        // queue full, or ended after shutdown

@@ -1,8 +1,8 @@
 #pragma once
-// OTLP trace encodings, written directly from the opentelemetry-proto field numbers (docs/architecture.md#third-party-parts: no
-// copied .proto files, no protobuf runtime): ExportTraceServiceRequest as protobuf wire format and as
-// OTLP/JSON (hex ids, integer enums, lowerCamelCase keys, 64-bit integers as decimal strings), plus
-// gzip. Pure functions, thread-safe.
+// OTLP trace encodings, written directly from the opentelemetry-proto field numbers
+// (docs/architecture.md#third-party-parts: no copied .proto files, no protobuf runtime):
+// ExportTraceServiceRequest as protobuf wire format and as OTLP/JSON (hex ids, integer enums, lowerCamelCase
+// keys, 64-bit integers as decimal strings), plus gzip. Pure functions, thread-safe.
 #include <cstdint>
 #include <optional>
 #include <span>

@@ -93,7 +93,7 @@ class OtlpHttpExporter final : public SpanExporter {
   std::mutex cancel_mu_;  // guards cancelled_ for the cancellable wait
   std::condition_variable cancel_cv_;
   bool cancelled_ = false;
-  SeededRandom random_;  // jitter when no hook is given
+  SeededRandom random_;          // jitter when no hook is given
   bool warned_failure_ = false;  // the first failure is a warning, later ones debug (no log storms)
 };
 

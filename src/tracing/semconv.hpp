@@ -31,7 +31,8 @@ inline constexpr std::string_view kDbSystemName = "db.system.name";
 inline constexpr std::string_view kDbOperationName = "db.operation.name";
 inline constexpr std::string_view kDbCollectionName = "db.collection.name";
 inline constexpr std::string_view kDbNamespace = "db.namespace";
-inline constexpr std::string_view kRequestId = "taskman.request_id";  // docs/observability.md#spans: request id on every span
+inline constexpr std::string_view kRequestId =
+    "taskman.request_id";  // docs/observability.md#spans: request id on every span
 
 // "{method} {route}" ("GET /api/v1/tasks/{id}"), or "{method}" when no route matched (never the path).
 std::string http_server_span_name(std::string_view method, std::string_view route);

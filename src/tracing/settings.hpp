@@ -64,7 +64,8 @@ TracingSettings settings_from_env(const Getenv& getenv, std::string default_serv
 
 // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is used as-is; otherwise OTEL_EXPORTER_OTLP_ENDPOINT gets
 // "/v1/traces" appended -- unless it already ends in "/v1/traces", which is then used as it is and
-// reported once through `info` (docs/observability.md#sampling-and-export: the seed's default carries the path); neither → default.
+// reported once through `info` (docs/observability.md#sampling-and-export: the seed's default carries the
+// path); neither → default.
 std::string resolve_traces_endpoint(std::optional<std::string_view> traces_endpoint,
                                     std::optional<std::string_view> endpoint, std::string* info = nullptr);
 

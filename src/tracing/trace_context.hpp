@@ -1,8 +1,9 @@
 #pragma once
 // W3C Trace Context (https://www.w3.org/TR/trace-context/): the ids a span carries, the
 // traceparent/tracestate headers, and extraction from HTTP headers and MCP params._meta.
-// Everything here is pure and thread-safe; malformed input from outside is never trusted (docs/observability.md#trace-propagation, docs/security.md#input-validation):
-// a traceparent that fails any rule yields nullopt and the caller starts a new trace.
+// Everything here is pure and thread-safe; malformed input from outside is never trusted
+// (docs/observability.md#trace-propagation, docs/security.md#input-validation): a traceparent that fails any
+// rule yields nullopt and the caller starts a new trace.
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -76,9 +77,9 @@ struct SpanContext {
   std::string span_id_hex() const { return to_hex(span_id); }
 };
 
-// One traceparent header value. Rules (W3C §3.2, docs/observability.md#trace-propagation): surrounding spaces/tabs
-// tolerated; lowercase hex only; version ff invalid; version 00 is exactly 55 characters; a higher
-// version is parsed as 00 when the flags are followed by '-' or the end; all-zero ids invalid.
+// One traceparent header value. Rules (W3C §3.2, docs/observability.md#trace-propagation): surrounding
+// spaces/tabs tolerated; lowercase hex only; version ff invalid; version 00 is exactly 55 characters; a
+// higher version is parsed as 00 when the flags are followed by '-' or the end; all-zero ids invalid.
 std::optional<SpanContext> parse_traceparent(std::string_view value);
 // Every value of the traceparent header as received: anything but exactly one is invalid (§3.2:
 // two traceparent headers → start a new trace).
@@ -94,9 +95,9 @@ std::optional<SpanContext> extract(std::span<const std::string_view> traceparent
 // Headers to send downstream: traceparent always, tracestate when non-empty (truncated to 512).
 std::vector<std::pair<std::string, std::string>> inject(const SpanContext& ctx);
 
-// MCP carries context in params._meta.traceparent / tracestate (docs/observability.md#trace-propagation "W3C Trace
-// Context"). `params` is the JSON-RPC params value (any JSON type; non-objects yield nullopt). A
-// _meta member that is not a string counts as absent.
+// MCP carries context in params._meta.traceparent / tracestate (docs/observability.md#trace-propagation "W3C
+// Trace Context"). `params` is the JSON-RPC params value (any JSON type; non-objects yield nullopt). A _meta
+// member that is not a string counts as absent.
 std::optional<SpanContext> extract_from_mcp_params(const nlohmann::json& params);
 // Writes traceparent (and tracestate when non-empty) into `meta` (made an object if it is null).
 void inject_into_mcp_meta(const SpanContext& ctx, nlohmann::json& meta);

@@ -84,7 +84,8 @@ class Span {
   void end(std::uint64_t end_unix_nano);
 
   // Writes trace_id/span_id (lowercase hex), flags and tracestate into the request context, so logs
-  // correlate (docs/observability.md#request-ids) and work done for the request parents its spans here (parent_of).
+  // correlate (docs/observability.md#request-ids) and work done for the request parents its spans here
+  // (parent_of).
   void fill(RequestContext& ctx) const;
 
  private:

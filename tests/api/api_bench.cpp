@@ -37,8 +37,9 @@ void BM_HttpCreates(benchmark::State& state) {
   static log::Sink sink(stderr, log::Level::kWarn, log::Format::kJson);
   static log::Logger logger("api-bench", sink);
   const char* env_dir = std::getenv("TASKMAN_BENCH_DIR");
-  const auto dir = (env_dir != nullptr ? std::filesystem::path(env_dir) : std::filesystem::temp_directory_path()) /
-                   ("taskman-api-bench-" + random_hex(6));
+  const auto dir =
+      (env_dir != nullptr ? std::filesystem::path(env_dir) : std::filesystem::temp_directory_path()) /
+      ("taskman-api-bench-" + random_hex(6));
   bench_dirs().push_back(dir);
   api::ApiOptions options;
   options.database_url = "sqlite:" + (dir / "bench.db").string();
@@ -73,7 +74,8 @@ void BM_HttpCreates(benchmark::State& state) {
       req.target = "/api/v1/tasks";
       req.headers.set("Content-Type", "application/json");
       if (with_key) req.headers.set("Idempotency-Key", "\"bench-" + std::to_string(n) + "\"");
-      req.body = R"({"title":"benchmark task )" + std::to_string(n) + R"(","priority":"high","labels":["bench"]})";
+      req.body =
+          R"({"title":"benchmark task )" + std::to_string(n) + R"(","priority":"high","labels":["bench"]})";
       client->send(std::move(req), std::chrono::seconds(30), [&, done](http::ClientResult r) {
         if (!r.ok() || r.response.status != 201) ++failures;
         done();

@@ -37,8 +37,9 @@ class ApiTest : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() / ("taskman-api-" + random_hex(8));
     ApiOptions options;
-    options.database_url = GetParam() == "sqlite" ? "sqlite:" + (dir_ / "db" / "api.db").string()
-                                                  : taskman::testing::PgCluster::shared().fresh_database("api");
+    options.database_url = GetParam() == "sqlite"
+                               ? "sqlite:" + (dir_ / "db" / "api.db").string()
+                               : taskman::testing::PgCluster::shared().fresh_database("api");
     options.db_span = [this](const RequestContext& ctx, const char* op, const char* coll) {
       std::lock_guard lk(spans_mu_);
       spans_.push_back(std::string(op) + " " + coll + " " + ctx.request_id);
@@ -374,7 +375,8 @@ TEST_P(ApiTest, RouteTablePreludeRunsInOrder) {
   auto unknown = send("POST", "/api/v1/projects?x=1", R"({"name":"p"})", {}, false);
   expect_problem(unknown, 400);
   EXPECT_EQ(error_fields(unknown), std::vector<std::string>{"x"});
-  expect_problem(send("POST", "/api/v1/projects", R"({"name":"p"})", {{"Content-Type", "text/plain"}}, false), 415);
+  expect_problem(send("POST", "/api/v1/projects", R"({"name":"p"})", {{"Content-Type", "text/plain"}}, false),
+                 415);
   auto bad_key = send("POST", "/api/v1/projects", R"({"name":"p"})", {{"Idempotency-Key", "\"\""}});
   expect_problem(bad_key, 400);
   EXPECT_EQ(error_fields(bad_key), std::vector<std::string>{"Idempotency-Key"});

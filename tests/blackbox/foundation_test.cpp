@@ -1,6 +1,6 @@
 // The foundation through the real binary: CLI, configuration, HTTP middleware, shutdown.
-#include <gtest/gtest.h>
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -126,13 +126,23 @@ TEST(ConfigCheck, ReportsWhatThisBuildCannotRun) {
   EXPECT_EQ(err.find("hunter2"), std::string::npos) << err;
 
   Process::Options s;
-  s.args = {"serve", "--port", "0", "--api-port", "0", "--database-url", "postgres://app:hunter2@db.example/tasks",
-            "--task-manager-api-endpoint", "https://backend.example:8443/api/v1", "--backend-ca-file", missing};
+  s.args = {"serve",
+            "--port",
+            "0",
+            "--api-port",
+            "0",
+            "--database-url",
+            "postgres://app:hunter2@db.example/tasks",
+            "--task-manager-api-endpoint",
+            "https://backend.example:8443/api/v1",
+            "--backend-ca-file",
+            missing};
   s.cwd = dir.path();
   Process serve(s);
   EXPECT_EQ(serve.wait_exit(), 2);
   const auto serr = serve.stderr_text();
-  EXPECT_NE(serr.find("BACKEND_CA_FILE: " + missing + ": cannot open the file for reading"), std::string::npos)
+  EXPECT_NE(serr.find("BACKEND_CA_FILE: " + missing + ": cannot open the file for reading"),
+            std::string::npos)
       << serr;
   EXPECT_EQ(serr.find("listening"), std::string::npos) << serr;
   EXPECT_EQ(serr.find("hunter2"), std::string::npos) << serr;
@@ -175,8 +185,9 @@ TEST_F(Served, RequestIdEchoedOrReplacedAndAccessLogStaysOneJsonObject) {
   EXPECT_EQ(good.headers["x-request-id"], "client-id-42");
 
   // A quote and an obs-folded newline sneak into the header value: the id must be replaced.
-  const std::string raw = "GET /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                          "X-Request-ID: evil\"id\r\n\tcontinued\r\n\r\n";
+  const std::string raw =
+      "GET /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+      "X-Request-ID: evil\"id\r\n\tcontinued\r\n\r\n";
   const auto resp = http_raw(api_port_, raw);
   const auto pos = resp.find("X-Request-ID: ");
   ASSERT_NE(pos, std::string::npos) << resp;
@@ -216,11 +227,13 @@ TEST_F(Served, SigtermWithOnlyIdleConnectionsExitsZero) {
   auto idle = std::async(std::launch::async, [this] {
     return http_raw(api_port_, "GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n");
   });
-  ASSERT_TRUE(proc_->wait_for_line([](const std::string& l) { return l.find("\"http request\"") != std::string::npos; }));
+  ASSERT_TRUE(proc_->wait_for_line(
+      [](const std::string& l) { return l.find("\"http request\"") != std::string::npos; }));
   proc_->signal(SIGTERM);
   EXPECT_EQ(proc_->wait_exit(std::chrono::seconds(15)), 0) << proc_->stderr_text();
   EXPECT_NE(idle.get().find("200 OK"), std::string::npos);
-  EXPECT_TRUE(proc_->wait_for_line([](const std::string& l) { return l.find("\"stopped\"") != std::string::npos; }));
+  EXPECT_TRUE(
+      proc_->wait_for_line([](const std::string& l) { return l.find("\"stopped\"") != std::string::npos; }));
 }
 
 // A backend the test controls: it accepts and reads requests, and answers only when told, so a
@@ -272,8 +285,13 @@ class McpOverHeldBackend : public ::testing::Test {
  protected:
   void SetUp() override {
     Process::Options o;
-    o.args = {"mcp", "--port", "0", "--task-manager-api-endpoint",
-              "http://127.0.0.1:" + std::to_string(backend_.port()) + "/api/v1", "--backend-timeout-ms", "60000"};
+    o.args = {"mcp",
+              "--port",
+              "0",
+              "--task-manager-api-endpoint",
+              "http://127.0.0.1:" + std::to_string(backend_.port()) + "/api/v1",
+              "--backend-timeout-ms",
+              "60000"};
     o.cwd = dir_.path();
     proc_ = std::make_unique<Process>(o);
     port_ = proc_->wait_for_port("taskman-mcp");
@@ -294,7 +312,8 @@ class McpOverHeldBackend : public ::testing::Test {
 TEST_F(McpOverHeldBackend, SigtermLetsTheInFlightCallFinishThenExitsZero) {
   EXPECT_NE(request_.find("GET /api/v1/tasks/t1 "), std::string::npos) << request_;
   proc_->signal(SIGTERM);
-  ASSERT_TRUE(proc_->wait_for_line([](const std::string& l) { return l.find("draining") != std::string::npos; }));
+  ASSERT_TRUE(
+      proc_->wait_for_line([](const std::string& l) { return l.find("draining") != std::string::npos; }));
   backend_.answer_last(R"({"id":"t1","title":"held","status":"todo","priority":"medium","version":1,)"
                        R"("created_at":"2026-01-01T00:00:00.000Z","updated_at":"2026-01-01T00:00:00.000Z"})");
   auto result = call_.get();
@@ -304,7 +323,8 @@ TEST_F(McpOverHeldBackend, SigtermLetsTheInFlightCallFinishThenExitsZero) {
 
 TEST_F(McpOverHeldBackend, SecondSignalExitsAtOnce) {
   proc_->signal(SIGTERM);
-  ASSERT_TRUE(proc_->wait_for_line([](const std::string& l) { return l.find("draining") != std::string::npos; }));
+  ASSERT_TRUE(
+      proc_->wait_for_line([](const std::string& l) { return l.find("draining") != std::string::npos; }));
   // The held call keeps the drain waiting (SHUTDOWN_TIMEOUT_MS is 10 s); a second signal must not wait.
   proc_->signal(SIGTERM);
   EXPECT_EQ(proc_->wait_exit(std::chrono::seconds(5)), 1);

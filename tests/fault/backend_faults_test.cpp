@@ -59,7 +59,8 @@ struct Stack {
   }
   Json ready() const {
     auto r = http(mcp_port, "GET", "/health/ready");
-    EXPECT_EQ(r.status, 200) << r.body;  // docs/observability.md#health: an open breaker is degraded, not unready
+    EXPECT_EQ(r.status, 200)
+        << r.body;  // docs/observability.md#health: an open breaker is degraded, not unready
     return Json::parse(r.body);
   }
   std::string metrics() const { return http(mcp_port, "GET", "/metrics").body; }
@@ -367,7 +368,8 @@ TEST(BackendFaults, MalformedBackendJsonIsAClearToolErrorAndTheServerStaysHealth
     EXPECT_NE(text_of(r->result).find("malformed"), npos) << text_of(r->result);
     EXPECT_LT(r->ms, kMaxCallMs);
   }
-  // The id in the text is the X-Request-ID the backend was sent (docs/observability.md#request-ids: one id across the hop).
+  // The id in the text is the X-Request-ID the backend was sent (docs/observability.md#request-ids: one id
+  // across the hop).
   for (const auto& seen : st.proxy->seen()) {
     if (seen.path != "/api/v1/tasks/never-read-before") continue;
     ASSERT_FALSE(seen.request_id.empty());
@@ -466,7 +468,8 @@ TEST(BackendFaults, FullBulkheadRejectsAtOnce) {
   }
 }
 
-// docs/resilience.md#write-invalidation: writes invalidate the fallback cache, so a failed read never serves what a write replaced.
+// docs/resilience.md#write-invalidation: writes invalidate the fallback cache, so a failed read never serves
+// what a write replaced.
 TEST(BackendFaults, WritesInvalidateTheFallbackCache) {
   Stack st(true);
   auto& s = *st.session;
@@ -489,7 +492,8 @@ TEST(BackendFaults, WritesInvalidateTheFallbackCache) {
   EXPECT_TRUE(is_stale(untouched));
 }
 
-// docs/resilience.md#circuit-breaker: HALF_OPEN admits exactly one probe; concurrent callers are rejected at once (no flood).
+// docs/resilience.md#circuit-breaker: HALF_OPEN admits exactly one probe; concurrent callers are rejected at
+// once (no flood).
 TEST(BackendFaults, HalfOpenLetsExactlyOneProbeThrough) {
   Stack st(true);
   st.proxy->set_default(Fault::hang());
@@ -548,8 +552,8 @@ TEST(BackendFaults, HalfOpenLetsExactlyOneProbeThrough) {
   EXPECT_EQ(st.proxy->count("GET", "/api/v1/tasks/probe"), 1u);
 }
 
-// docs/resilience.md#retries retry rules at the wire: 503 is retried; Retry-After past the deadline is honoured by not
-// retrying; other 4xx are never retried.
+// docs/resilience.md#retries retry rules at the wire: 503 is retried; Retry-After past the deadline is
+// honoured by not retrying; other 4xx are never retried.
 TEST(BackendFaults, RetriesFollowStatusAndRetryAfter) {
   // The injected 5xx here would open the breaker, which is not what this test is about.
   Stack st(true, {"--circuit-breaker-enabled", "false"});

@@ -59,16 +59,32 @@ class Nginx {
             "events { worker_connections 64; }\n"
             "http {\n"
             "  log_format gw '$request_method $uri $status';\n"
-            "  access_log " << access_log() << " gw;\n"
-            "  client_body_temp_path " << root << "/body;\n"
-            "  proxy_temp_path " << root << "/proxy;\n"
-            "  fastcgi_temp_path " << root << "/fastcgi;\n"
-            "  uwsgi_temp_path " << root << "/uwsgi;\n"
-            "  scgi_temp_path " << root << "/scgi;\n"
+            "  access_log "
+         << access_log()
+         << " gw;\n"
+            "  client_body_temp_path "
+         << root
+         << "/body;\n"
+            "  proxy_temp_path "
+         << root
+         << "/proxy;\n"
+            "  fastcgi_temp_path "
+         << root
+         << "/fastcgi;\n"
+            "  uwsgi_temp_path "
+         << root
+         << "/uwsgi;\n"
+            "  scgi_temp_path "
+         << root
+         << "/scgi;\n"
             "  server {\n"
-            "    listen 127.0.0.1:" << port_ << ";\n"
+            "    listen 127.0.0.1:"
+         << port_
+         << ";\n"
             "    location / {\n"
-            "      proxy_pass http://127.0.0.1:" << upstream_port << ";\n"
+            "      proxy_pass http://127.0.0.1:"
+         << upstream_port
+         << ";\n"
             "      proxy_http_version 1.1;\n"
             "      proxy_set_header Connection \"\";\n"
             "      proxy_connect_timeout 2s;\n"
@@ -78,8 +94,9 @@ class Nginx {
             "}\n";
     conf.close();
     Process::Options o;
-    o.args = {"-p", root + "/", "-c", root + "/nginx.conf", "-g",
-              "daemon off; pid " + root + "/nginx.pid; error_log stderr;"};
+    o.args = {"-p", root + "/",
+              "-c", root + "/nginx.conf",
+              "-g", "daemon off; pid " + root + "/nginx.pid; error_log stderr;"};
     o.cwd = dir.path();
     process_ = std::make_unique<Process>(o, kNginx);
     // Up once it answers (a 502 is fine: nothing may be behind it yet). Bounded: 100 tries, 10 s.

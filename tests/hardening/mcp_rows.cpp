@@ -42,7 +42,8 @@ std::vector<Row> mcp_rows() {
   body("deep_arrays", nested('[', ']', 100000), {400, kParse});
   body("deep_objects", nested_objects(100000), {400, kParse});
   body("deep_params",
-       R"({"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":)" + nested('[', ']', 100000) + "}}", {400, kParse});
+       R"({"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":)" + nested('[', ']', 100000) + "}}",
+       {400, kParse});
   body("half_million_deep", nested('[', ']', 500000), {400, kParse});  // just under MAX_BODY_BYTES
   body("invalid_json", R"({"jsonrpc":"2.0","id":1,"method":)", {400, kParse});
   body("invalid_utf8", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"p\xffng\"}", {400, kParse});

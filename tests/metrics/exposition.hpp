@@ -47,8 +47,8 @@ struct PromtoolResult {
 // Pipes `text` through `promtool check metrics` (PROMTOOL_PATH, found by CMake).
 PromtoolResult promtool_check_metrics(const std::string& text);
 
-// Every family docs/observability.md#metrics names, with the tracer self-metrics and build info, that both services
-// export once traffic has run (the API adds db_query_duration_seconds).
+// Every family docs/observability.md#metrics names, with the tracer self-metrics and build info, that both
+// services export once traffic has run (the API adds db_query_duration_seconds).
 const std::vector<std::string>& spec_families_common();
 const std::vector<std::string>& spec_families_mcp_only();
 

@@ -1,7 +1,7 @@
-// docs/observability.md#metrics through the real binaries: real traffic (successes, tool errors, backend failures,
-// an open breaker, stale reads from the fallback cache) and then each service's GET /metrics must pass
-// `promtool check metrics` without a word, carry every family of docs/observability.md#metrics with samples, and count what the
-// test did exactly.
+// docs/observability.md#metrics through the real binaries: real traffic (successes, tool errors, backend
+// failures, an open breaker, stale reads from the fallback cache) and then each service's GET /metrics must
+// pass `promtool check metrics` without a word, carry every family of docs/observability.md#metrics with
+// samples, and count what the test did exactly.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -126,7 +126,8 @@ TEST(MetricsExposition, SeparateServicesCountTrafficFailuresBreakerAndCache) {
   const auto write = s.call_tool("create_task", {{"title", "while open"}});
   EXPECT_TRUE(write.value("isError", false)) << write.dump();
   EXPECT_NE(text_of(write).find("circuit"), std::string::npos) << write.dump();
-  EXPECT_EQ(http(mcp_port, "GET", "/health/ready").status, 200);  // degraded, still ready (docs/observability.md#health)
+  EXPECT_EQ(http(mcp_port, "GET", "/health/ready").status,
+            200);  // degraded, still ready (docs/observability.md#health)
 
   const std::string mcp_text = scrape_metrics(mcp_port);
   expect_promtool_clean(mcp_text, "taskman-mcp");

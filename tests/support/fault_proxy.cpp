@@ -36,7 +36,8 @@ const char* fault_name(Fault::Kind kind) {
 
 namespace {
 
-// Every REST shape of docs/api.md#endpoints: the router matches whole segments, so each needs its own template.
+// Every REST shape of docs/api.md#endpoints: the router matches whole segments, so each needs its own
+// template.
 constexpr const char* kRoutes[] = {"/api/v1/tasks",      "/api/v1/tasks/next",
                                    "/api/v1/tasks/{id}", "/api/v1/tasks/{id}/comments",
                                    "/api/v1/projects",   "/api/v1/projects/{id}"};

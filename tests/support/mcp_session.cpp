@@ -51,11 +51,13 @@ McpSession McpSession::open(int port, const std::string& token) {
                  {"capabilities", Json::object()},
                  {"clientInfo", {{"name", "blackbox-test"}, {"version", "1"}}}}}};
   auto r = http(port, "POST", "/mcp", headers_for("", token), init.dump());
-  if (r.status != 200) throw std::runtime_error("initialize: HTTP " + std::to_string(r.status) + " " + r.body);
+  if (r.status != 200)
+    throw std::runtime_error("initialize: HTTP " + std::to_string(r.status) + " " + r.body);
   s.session_id_ = r.headers["mcp-session-id"];
   auto n = http(port, "POST", "/mcp", headers_for(s.session_id_, token),
                 R"({"jsonrpc":"2.0","method":"notifications/initialized"})");
-  if (n.status != 202) throw std::runtime_error("notifications/initialized: HTTP " + std::to_string(n.status));
+  if (n.status != 202)
+    throw std::runtime_error("notifications/initialized: HTTP " + std::to_string(n.status));
   return s;
 }
 

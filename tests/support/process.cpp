@@ -23,8 +23,8 @@ std::string taskman_binary() {
 }
 
 std::vector<std::string> serve_args(const TempDir& dir, std::vector<std::string> extra) {
-  std::vector<std::string> args = {"serve", "--port", "0", "--api-port", "0", "--database-url",
-                                   "sqlite:" + dir.path() + "/t.db"};
+  std::vector<std::string> args = {
+      "serve", "--port", "0", "--api-port", "0", "--database-url", "sqlite:" + dir.path() + "/t.db"};
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
 }
@@ -43,8 +43,9 @@ Process::Process(Options options, std::string binary) {
   if (options.pipe_stdin && ::pipe2(in_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
 
   std::vector<std::string> env_strings;
-  std::map<std::string, std::string> env = {{"PATH", std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin"},
-                                            {"HOME", std::getenv("HOME") ? std::getenv("HOME") : "/tmp"}};
+  std::map<std::string, std::string> env = {
+      {"PATH", std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin"},
+      {"HOME", std::getenv("HOME") ? std::getenv("HOME") : "/tmp"}};
   for (const auto& [k, v] : options.env) env[k] = v;
   for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
   std::vector<char*> envp, argv;
@@ -170,7 +171,8 @@ std::string Process::stderr_text() {
 
 std::optional<std::string> Process::read_stdout_line(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
-  const bool ready = cv_.wait_for(lock, timeout, [&] { return out_consumed_ < out_lines_.size() || out_eof_; });
+  const bool ready =
+      cv_.wait_for(lock, timeout, [&] { return out_consumed_ < out_lines_.size() || out_eof_; });
   if (!ready || out_consumed_ >= out_lines_.size()) return std::nullopt;
   return out_lines_[out_consumed_++];
 }

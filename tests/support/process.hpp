@@ -29,11 +29,11 @@ std::vector<std::string> serve_args(const TempDir& dir, std::vector<std::string>
 class Process {
  public:
   struct Options {
-    std::vector<std::string> args;            // argv[1..]
+    std::vector<std::string> args;           // argv[1..]
     std::map<std::string, std::string> env;  // added to a minimal environment (PATH, HOME)
-    std::string cwd;                          // empty: inherit
-    bool pipe_stdin = false;                  // otherwise /dev/null
-    bool capture_stdout = false;              // otherwise /dev/null
+    std::string cwd;                         // empty: inherit
+    bool pipe_stdin = false;                 // otherwise /dev/null
+    bool capture_stdout = false;             // otherwise /dev/null
   };
   explicit Process(Options options, std::string binary = taskman_binary());
   ~Process();  // SIGKILLs the process if still running

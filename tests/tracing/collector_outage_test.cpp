@@ -1,7 +1,7 @@
-// docs/observability.md#sampling-and-export: "batch processor with bounded queue (drops counted, never blocks a request); exporter
-// retries 429/502/503/504 with backoff and Retry-After; flushed on shutdown within a bound". A
-// collector that cannot be reached, or that answers 503 to everything, must cost tool calls nothing,
-// and the spans it loses must show on /metrics (tracer_spans_dropped_total: "queue full or export
+// docs/observability.md#sampling-and-export: "batch processor with bounded queue (drops counted, never blocks
+// a request); exporter retries 429/502/503/504 with backoff and Retry-After; flushed on shutdown within a
+// bound". A collector that cannot be reached, or that answers 503 to everything, must cost tool calls
+// nothing, and the spans it loses must show on /metrics (tracer_spans_dropped_total: "queue full or export
 // failed"). Waits are on log lines, the receiver's condition variable and process exit.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>

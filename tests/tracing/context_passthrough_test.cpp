@@ -66,7 +66,8 @@ Json access_line(Process& p, const std::string& request_id) {
   auto line = p.wait_for_line(
       [&](const std::string& l) {
         auto j = Json::parse(l, nullptr, false);
-        return j.is_object() && j.value("msg", "") == "http request" && j.value("request_id", "") == request_id;
+        return j.is_object() && j.value("msg", "") == "http request" &&
+               j.value("request_id", "") == request_id;
       },
       10s);
   return line ? Json::parse(*line) : Json();
@@ -125,7 +126,8 @@ TEST(ContextPassthrough, TracingOffPassesTheCallersContextOnAndLogsItsTraceId) {
 
   // (3) no context from the caller: the backend still gets one trace id shared with both logs.
   const std::string rid3 = "passthrough-none-" + random_span_id();
-  ASSERT_FALSE(st.session->call_tool("list_tasks", Json::object(), {{"X-Request-ID", rid3}}).value("isError", false));
+  ASSERT_FALSE(
+      st.session->call_tool("list_tasks", Json::object(), {{"X-Request-ID", rid3}}).value("isError", false));
   const auto p3 = parts(st.sent_to_backend(rid3).traceparent);
   ASSERT_EQ(p3.size(), 4u);
   EXPECT_TRUE(is_id_hex(p3[1], 32));

@@ -1,5 +1,5 @@
-// docs/observability.md#request-ids and #logs under concurrency: 8 agents call tools through one `taskman serve`
-// at once, each request with its own X-Request-ID and its own traceparent. Every stderr log line that
+// docs/observability.md#request-ids and #logs under concurrency: 8 agents call tools through one `taskman
+// serve` at once, each request with its own X-Request-ID and its own traceparent. Every stderr log line that
 // carries one of those request ids must carry that request's trace id (and the reverse), on the MCP
 // side and on the backend the id was forwarded to, and every exported span must agree. Context that
 // leaked between requests (a shared or thread-local "current request", a pool reusing a context)
@@ -73,9 +73,8 @@ std::vector<Sent> agent(int mcp_port, int index, std::shared_future<void> go) {
 TEST(LogCorrelation, EveryLineAndSpanOfARequestCarriesItsOwnTraceUnderConcurrentLoad) {
   OtlpCollector collector;
   TempDir dir;
-  Process serve(traced(
-      dir, serve_args(dir),
-      collector.base_url(), {{"LOG_LEVEL", "debug"}, {"OTEL_BSP_SCHEDULE_DELAY", "200"}}));
+  Process serve(traced(dir, serve_args(dir), collector.base_url(),
+                       {{"LOG_LEVEL", "debug"}, {"OTEL_BSP_SCHEDULE_DELAY", "200"}}));
   serve.wait_for_port("taskman-api");
   const int mcp_port = serve.wait_for_port("taskman-mcp");
 

@@ -1,5 +1,5 @@
-// docs/observability.md#tracing, end to end through real processes: an agent's tools/call becomes one trace --
-// MCP HTTP server span -> `tools/call <tool>` MCP span -> backend client span per attempt -> API HTTP
+// docs/observability.md#tracing, end to end through real processes: an agent's tools/call becomes one trace
+// -- MCP HTTP server span -> `tools/call <tool>` MCP span -> backend client span per attempt -> API HTTP
 // server span -> database span -- exported over OTLP/HTTP to a loopback receiver and decoded by a
 // decoder taskman did not write. Incoming W3C context is continued from the HTTP `traceparent`
 // header and from MCP `params._meta.traceparent`. Spans are flushed on SIGTERM, so every wait is on a
@@ -33,7 +33,8 @@ void stop(Process& p) {
   EXPECT_EQ(*code, 0);
 }
 
-// The spans one tools/call produced, found by the request id every span carries (docs/observability.md#spans).
+// The spans one tools/call produced, found by the request id every span carries
+// (docs/observability.md#spans).
 struct Chain {
   const DecodedSpan* http = nullptr;        // taskman-mcp "POST /mcp"
   const DecodedSpan* mcp = nullptr;         // taskman-mcp "tools/call <tool>"
@@ -263,10 +264,10 @@ TEST(TracePropagation, OneTraceFromTheAgentToTheDatabaseContinuingIncomingContex
   }
 }
 
-// docs/observability.md#spans: one CLIENT span per backend attempt, the retry marked with http.request.resend_count.
-// `taskman api` and `taskman mcp` run apart with the fault proxy between them failing the first
-// GET /api/v1/tasks/{id} with 503; the proxy itself is not traced, so the API span's parent is the
-// attempt that reached it.
+// docs/observability.md#spans: one CLIENT span per backend attempt, the retry marked with
+// http.request.resend_count. `taskman api` and `taskman mcp` run apart with the fault proxy between them
+// failing the first GET /api/v1/tasks/{id} with 503; the proxy itself is not traced, so the API span's parent
+// is the attempt that reached it.
 TEST(TracePropagation, EachBackendAttemptIsAClientSpanAndTheRetryCarriesResendCount) {
   OtlpCollector collector;
   TempDir dir;

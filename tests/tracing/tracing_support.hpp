@@ -71,7 +71,8 @@ struct DecodedSpan {
 // ADD_FAILURE with the decoder's output).
 std::vector<DecodedSpan> decode_bodies(const std::vector<std::string>& bodies);
 
-// Spans whose taskman.request_id attribute (docs/observability.md#spans: the request id is on every span) is `request_id`.
+// Spans whose taskman.request_id attribute (docs/observability.md#spans: the request id is on every span) is
+// `request_id`.
 std::vector<const DecodedSpan*> with_request_id(const std::vector<DecodedSpan>& spans,
                                                 const std::string& request_id);
 std::vector<const DecodedSpan*> in_trace(const std::vector<DecodedSpan>& spans, const std::string& trace_id);

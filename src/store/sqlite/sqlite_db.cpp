@@ -46,8 +46,8 @@ Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool reader) {
   sqlite3_busy_timeout(db, 5000);
   // synchronous=FULL: a committed transaction survives power loss / kill -9 (docs/api.md durability).
   std::string pragmas = "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY;";
-  // Readers keep SQLite's default 2 MiB page cache (RSS budget, docs/performance.md); the writer gets 8 MiB for
-  // the index pages every insert touches.
+  // Readers keep SQLite's default 2 MiB page cache (RSS budget, docs/performance.md); the writer gets 8 MiB
+  // for the index pages every insert touches.
   pragmas += reader ? "PRAGMA query_only=ON;" : "PRAGMA cache_size=-8192;";
   if (auto st = conn->exec(pragmas); !st) return st.take_error();
   return conn;
