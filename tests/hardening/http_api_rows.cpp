@@ -68,6 +68,15 @@ void add_http_rows(std::vector<Row>& rows, Port port, const std::string& tag) {
                "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}XX0\r\n\r\n";
       },
       {{400}});
+  // The fuzz input that once tripped an assertion in the http_head harness: a final chunk followed by
+  // a trailer whose field name is not a token.
+  add("chunk_trailer_bad_field_name",
+      [=](const Seed&) {
+        return post +
+               "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n@: "
+               "x\r\n\r\n";
+      },
+      {{400}});
   add("content_length_with_transfer_encoding",
       [=](const Seed&) {
         return post +
