@@ -17,6 +17,7 @@
 #include "core/text.hpp"
 #include "http/problem.hpp"
 #include "http/request_id.hpp"
+#include "http/responder_state.hpp"
 #include "http/tls_context.hpp"
 #include "http/tls_stream.hpp"
 #include "log/log.hpp"
@@ -27,105 +28,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
-
-// ---------------------------------------------------------------------------------------------
-// Responder state: the handler completes it from any thread; the connection coroutine waits on
-// `signal` (a timer used as an event: cancel() wakes the waiter). All wake-ups are posted to the
-// connection's single-threaded executor, so check-then-wait there cannot miss one.
-
-struct Responder::State : std::enable_shared_from_this<Responder::State> {
-  explicit State(asio::any_io_executor ex) : executor(ex), signal(ex) {}
-
-  asio::any_io_executor executor;
-  asio::steady_timer signal;
-  std::mutex mu;
-  bool done = false;  // send() or stream() called
-  std::optional<Response> response;
-  bool streaming = false;
-  bool event_stream = false;  // StreamKind::kEventStream: the drain closes it
-  int stream_status = 200;
-  Headers stream_headers;
-  std::deque<std::string> chunks;
-  bool stream_closed = false;
-
-  void wake() {
-    if (executor.target<asio::io_context::executor_type>() != nullptr &&
-        executor.target<asio::io_context::executor_type>()->running_in_this_thread()) {
-      signal.cancel();
-      return;
-    }
-    asio::post(executor, [self = shared_from_this()] { self->signal.cancel(); });
-  }
-};
-
-namespace {
-
-class StreamImpl final : public Stream {
- public:
-  explicit StreamImpl(std::shared_ptr<Responder::State> s) : s_(std::move(s)) {}
-  bool write(std::string chunk) override {
-    {
-      std::lock_guard lock(s_->mu);
-      if (s_->stream_closed) return false;
-      s_->chunks.push_back(std::move(chunk));
-    }
-    s_->wake();
-    return true;
-  }
-  void close() override {
-    {
-      std::lock_guard lock(s_->mu);
-      if (s_->stream_closed) return;
-      s_->stream_closed = true;
-    }
-    s_->wake();
-  }
-  bool closed() const override {
-    std::lock_guard lock(s_->mu);
-    return s_->stream_closed;
-  }
-
- private:
-  std::shared_ptr<Responder::State> s_;
-};
-
-}  // namespace
-
-Responder::~Responder() {
-  if (!state_) return;
-  bool unanswered;
-  {
-    std::lock_guard lock(state_->mu);
-    unanswered = !state_->done;
-  }
-  if (unanswered) send(Response::json(500, R"({"title":"handler did not answer","status":500})"));
-}
-
-void Responder::send(Response response) {
-  if (!state_) return;
-  {
-    std::lock_guard lock(state_->mu);
-    if (state_->done) return;
-    state_->done = true;
-    state_->response = std::move(response);
-  }
-  state_->wake();
-  state_.reset();
-}
-
-std::shared_ptr<Stream> Responder::stream(int status, Headers headers, StreamKind kind) {
-  auto s = std::move(state_);
-  {
-    std::lock_guard lock(s->mu);
-    s->done = true;
-    s->streaming = true;
-    s->event_stream = kind == StreamKind::kEventStream;
-    s->stream_status = status;
-    s->stream_headers = std::move(headers);
-  }
-  s->wake();
-  return std::make_shared<StreamImpl>(s);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Server
@@ -210,6 +112,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   asio::awaitable<bool> handshake(Connection& conn, const std::string& peer);
   // Takes the response by reference: g++ 12 mishandles class temporaries passed by value into coroutines.
   asio::awaitable<bool> write_simple(Connection& conn, Request& req, Response& res, bool keep_alive);
+  asio::awaitable<bool> write_stream(Connection& conn, Request& req, std::shared_ptr<Responder::State>& state,
+                                     bool keep_alive, std::size_t& bytes);
+  void dispatch(Request& req, const Router::Match& match, const std::shared_ptr<Responder::State>& state);
 };
 
 namespace {
@@ -291,6 +196,97 @@ asio::awaitable<bool> Server::Impl::handshake(Connection& conn, const std::strin
                                                : tls_failure_reason(ec, conn.stream.tls().native_handle())),
               {{"remote", peer}});
   co_return false;
+}
+
+// Hands the request to its route's handler, or answers 401/404/405 itself; a handler that throws
+// is answered 500 (the caller sent nothing wrong that the handler did not catch).
+void Server::Impl::dispatch(Request& req, const Router::Match& match,
+                            const std::shared_ptr<Responder::State>& state) {
+  if (!authorized(req, options)) {
+    auto r = problem(401, "Unauthorized", "a valid bearer token is required", req.ctx.request_id);
+    r.headers.set("WWW-Authenticate", "Bearer realm=\"taskman\"");
+    Responder(state).send(std::move(r));
+  } else if (match.handler == nullptr) {
+    Response r;
+    if (match.route.empty()) {
+      r = problem(404, "Not Found", "no route for " + req.path, req.ctx.request_id);
+    } else {
+      r = problem(405, "Method Not Allowed", req.method + " is not allowed here; allowed: " + match.allow,
+                  req.ctx.request_id);
+      r.headers.set("Allow", match.allow);
+    }
+    Responder(state).send(std::move(r));
+  } else {
+    try {
+      (*match.handler)(req, Responder(state));
+    } catch (const std::exception& e) {
+      logger.error(req.ctx, "handler threw", {{"route", req.route}, {"error", e.what()}});
+      auto r = problem(500, "Internal Server Error", "the request failed unexpectedly", req.ctx.request_id);
+      Responder(state).send(std::move(r));  // a no-op if the handler answered before it threw
+    }
+  }
+}
+
+// A streamed (chunked) response, e.g. Server-Sent Events: the head now, then the chunks the handler
+// writes until it closes the stream (or the drain closes an event stream). No read deadline while
+// it is open; each write gets one so a client that stops reading cannot pin the connection.
+asio::awaitable<bool> Server::Impl::write_stream(Connection& conn, Request& req,
+                                                 std::shared_ptr<Responder::State>& state, bool keep_alive,
+                                                 std::size_t& bytes) {
+  beast::error_code ec;
+  bool ok = true;
+  conn.open_stream = state;
+  bhttp::response<bhttp::empty_body> head{static_cast<bhttp::status>(state->stream_status), 11};
+  for (const auto& [k, v] : state->stream_headers.items()) head.insert(k, v);
+  head.set("X-Request-ID", req.ctx.request_id);
+  head.chunked(true);
+  head.keep_alive(keep_alive);
+  bhttp::response_serializer<bhttp::empty_body> sr{head};
+  conn.stream.tcp().expires_after(options.read_timeout);
+  co_await bhttp::async_write_header(conn.stream, sr, asio::redirect_error(asio::use_awaitable, ec));
+  ok = !ec;
+  while (ok) {
+    std::deque<std::string> batch;
+    bool closed;
+    {
+      std::lock_guard lock(state->mu);
+      batch.swap(state->chunks);
+      closed = state->stream_closed;
+    }
+    for (auto& chunk : batch) {
+      if (chunk.empty()) continue;
+      bytes += chunk.size();
+      conn.stream.tcp().expires_after(options.read_timeout);
+      co_await asio::async_write(conn.stream, bhttp::make_chunk(asio::buffer(chunk)),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+    }
+    if (ec) {
+      ok = false;
+      break;
+    }
+    if (closed) {
+      conn.stream.tcp().expires_after(options.read_timeout);
+      co_await asio::async_write(conn.stream, bhttp::make_chunk_last(),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+      ok = !ec;
+      break;
+    }
+    {
+      std::lock_guard lock(state->mu);
+      if (!state->chunks.empty() || state->stream_closed) continue;
+    }
+    conn.stream.tcp().expires_never();
+    state->signal.expires_at(asio::steady_timer::time_point::max());
+    co_await state->signal.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    ec = {};  // the wake-up cancels the timer: operation_aborted is the normal case, not a write error
+  }
+  {
+    std::lock_guard lock(state->mu);
+    state->stream_closed = true;  // writers now get false
+  }
+  conn.open_stream.reset();
+  co_return ok;
 }
 
 asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Connection> conn) {
@@ -388,29 +384,7 @@ asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Connection> conn) {
     req.route = match.route;
 
     auto state = std::make_shared<Responder::State>(conn->stream.get_executor());
-    if (!authorized(req, options)) {
-      auto r = problem(401, "Unauthorized", "a valid bearer token is required", req.ctx.request_id);
-      r.headers.set("WWW-Authenticate", "Bearer realm=\"taskman\"");
-      Responder(state).send(std::move(r));
-    } else if (match.handler == nullptr) {
-      Response r;
-      if (match.route.empty()) {
-        r = problem(404, "Not Found", "no route for " + req.path, req.ctx.request_id);
-      } else {
-        r = problem(405, "Method Not Allowed", req.method + " is not allowed here; allowed: " + match.allow,
-                    req.ctx.request_id);
-        r.headers.set("Allow", match.allow);
-      }
-      Responder(state).send(std::move(r));
-    } else {
-      try {
-        (*match.handler)(req, Responder(state));
-      } catch (const std::exception& e) {
-        logger.error(req.ctx, "handler threw", {{"route", req.route}, {"error", e.what()}});
-        auto r = problem(500, "Internal Server Error", "the request failed unexpectedly", req.ctx.request_id);
-        Responder(state).send(std::move(r));
-      }
-    }
+    dispatch(req, match, state);
 
     // Wait for the handler's answer (it may come from another thread).
     for (;;) {
@@ -432,60 +406,8 @@ asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Connection> conn) {
       bytes = res.body.size();
       ok = co_await write_simple(*conn, req, res, keep_alive);
     } else {
-      // Streamed (chunked) response, e.g. Server-Sent Events. No read deadline while it is open;
-      // each write gets one so a client that stops reading cannot pin the connection.
       status = state->stream_status;
-      conn->open_stream = state;
-      bhttp::response<bhttp::empty_body> head{static_cast<bhttp::status>(status), 11};
-      for (const auto& [k, v] : state->stream_headers.items()) head.insert(k, v);
-      head.set("X-Request-ID", req.ctx.request_id);
-      head.chunked(true);
-      head.keep_alive(keep_alive);
-      bhttp::response_serializer<bhttp::empty_body> sr{head};
-      conn->stream.tcp().expires_after(options.read_timeout);
-      co_await bhttp::async_write_header(conn->stream, sr, asio::redirect_error(asio::use_awaitable, ec));
-      ok = !ec;
-      while (ok) {
-        std::deque<std::string> batch;
-        bool closed;
-        {
-          std::lock_guard lock(state->mu);
-          batch.swap(state->chunks);
-          closed = state->stream_closed;
-        }
-        for (auto& chunk : batch) {
-          if (chunk.empty()) continue;
-          bytes += chunk.size();
-          conn->stream.tcp().expires_after(options.read_timeout);
-          co_await asio::async_write(conn->stream, bhttp::make_chunk(asio::buffer(chunk)),
-                                     asio::redirect_error(asio::use_awaitable, ec));
-          if (ec) break;
-        }
-        if (ec) {
-          ok = false;
-          break;
-        }
-        if (closed) {
-          conn->stream.tcp().expires_after(options.read_timeout);
-          co_await asio::async_write(conn->stream, bhttp::make_chunk_last(),
-                                     asio::redirect_error(asio::use_awaitable, ec));
-          ok = !ec;
-          break;
-        }
-        {
-          std::lock_guard lock(state->mu);
-          if (!state->chunks.empty() || state->stream_closed) continue;
-        }
-        conn->stream.tcp().expires_never();
-        state->signal.expires_at(asio::steady_timer::time_point::max());
-        co_await state->signal.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        ec = {};  // the wake-up cancels the timer: operation_aborted is the normal case, not a write error
-      }
-      {
-        std::lock_guard lock(state->mu);
-        state->stream_closed = true;  // writers now get false
-      }
-      conn->open_stream.reset();
+      ok = co_await write_stream(*conn, req, state, keep_alive, bytes);
     }
 
     const auto elapsed = std::chrono::steady_clock::now() - started;
