@@ -114,9 +114,14 @@ McpService build_mcp(ServiceHost& host, HostedService& s, const config::Config& 
     };
   }
   tools::register_task_tools(*m.server, *m.backend_client, to);
-  mcp::CallObserver also;
+  // Tracing first: it starts the span the others may read and ends it after they have seen the call.
+  if (s.tracer != nullptr) {
+    m.observers.push_back(std::make_unique<McpTracingObserver>(*s.tracer, inv.stdio ? "pipe" : "tcp"));
+  }
+  if (registry != nullptr) m.observers.push_back(std::make_unique<McpMetricsObserver>(*registry));
+  for (auto& o : m.observers) m.server->add_call_observer(o.get());
   if (board != nullptr) {
-    also = [board](const mcp::CallContext& c, const mcp::CallOutcome& o) { board->record_mcp_call(c, o); };
+    m.server->add_call_observer(board);
     m.backend_client->breaker_control().add_listener([board](resilience::BreakerState from,
                                                              resilience::BreakerState to,
                                                              resilience::TransitionReason why) {
@@ -124,7 +129,6 @@ McpService build_mcp(ServiceHost& host, HostedService& s, const config::Config& 
                                resilience::transition_reason_name(why));
     });
   }
-  install_mcp_telemetry(*m.server, s.tracer, registry, inv.stdio ? "pipe" : "tcp", std::move(also));
   if (registry != nullptr) {
     registry->add_scrape_hook(
         [srv = m.server.get()](metrics::Metrics& reg) { reg.mcp_sessions_active(srv->session_count()); });

@@ -14,6 +14,8 @@
 namespace taskman::app {
 
 struct McpService {
+  // The server's call observers (tracing, metrics), declared first so they outlive the server.
+  std::vector<std::unique_ptr<mcp::CallObserver>> observers;
   std::unique_ptr<client::BackendClient> backend_client;
   std::unique_ptr<mcp::Server> server;
   std::unique_ptr<mcp::HttpTransport> http;  // null over stdio

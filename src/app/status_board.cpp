@@ -43,7 +43,7 @@ void StatusBoard::record_tool(const std::string& tool, const char* outcome, doub
                 std::string_view(outcome) != "ok");
 }
 
-void StatusBoard::record_mcp_call(const mcp::CallContext& ctx, const mcp::CallOutcome& outcome) {
+void StatusBoard::on_call_end(const mcp::CallContext& ctx, const mcp::CallOutcome& outcome) {
   status::CallRecord r;
   r.at_ms = clock_.now_ms();
   r.kind = "mcp";

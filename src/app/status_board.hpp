@@ -16,7 +16,7 @@
 
 namespace taskman::app {
 
-class StatusBoard final : public http::RequestObserver {
+class StatusBoard final : public http::RequestObserver, public mcp::CallObserver {
  public:
   static constexpr std::size_t kRecentRequests = 50;
   static constexpr std::size_t kRecentErrors = 50;
@@ -29,8 +29,8 @@ class StatusBoard final : public http::RequestObserver {
   void on_request_end(const http::Request& req, int status, std::chrono::nanoseconds duration) override;
   // tools::ToolsOptions::on_call: per-tool rate and latency.
   void record_tool(const std::string& tool, const char* outcome, double seconds);
-  // mcp::Server's call observer: the MCP request in the recent lists with its request and trace ids.
-  void record_mcp_call(const mcp::CallContext& ctx, const mcp::CallOutcome& outcome);
+  // mcp::CallObserver: the MCP request in the recent lists with its request and trace ids.
+  void on_call_end(const mcp::CallContext& ctx, const mcp::CallOutcome& outcome) override;
   void record_transition(const char* from, const char* to, const char* reason);
   void record_admin(std::string action, std::string detail, std::string remote, std::string who);
 

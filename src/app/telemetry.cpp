@@ -40,63 +40,58 @@ void HttpTracingObserver::on_request_end(const http::Request& req, int status, s
   span->end();
 }
 
-void install_mcp_telemetry(mcp::Server& server, tracing::Tracer* tracer, metrics::Metrics* metrics,
-                           const char* transport, mcp::CallObserver also) {
+void McpTracingObserver::on_call_start(mcp::CallContext& c) {
   namespace sc = tracing::semconv;
-  if (tracer != nullptr) {
-    server.set_call_start_hook([tracer, transport](mcp::CallContext& c) {
-      tracing::SpanContext parent = tracing::parent_of(c.request_context());
-      if (auto from_meta = tracing::extract_from_mcp_params(c.params())) parent = *from_meta;
-      std::string target = c.tool_name();
-      if (target.empty() && c.method() == "prompts/get" && c.params().is_object()) {
-        target = c.params().value("name", std::string());
-      }
-      auto span = std::make_shared<tracing::Span>(
-          tracer->start_span(sc::mcp_span_name(std::string(mcp::method_label(c.method())), target),
-                             tracing::SpanKind::kServer, parent));
-      // Attributes only for a span that records (see HttpTracingObserver::on_request_start).
-      if (span->is_recording()) {
-        // jsonrpc.request.id is the id itself: a string id without JSON quotes, a number as its digits.
-        const auto& rpc_id = c.request_id();
-        std::string rpc_id_text = rpc_id.is_string() ? rpc_id.get<std::string>() : rpc_id.dump();
-        tracing::Attributes attrs = {
-            {sc::kMcpMethodName, c.method()},    {sc::kJsonRpcRequestId, std::move(rpc_id_text)},
-            {sc::kMcpSessionId, c.session_id()}, {sc::kMcpProtocolVersion, c.session().protocol_version()},
-            {sc::kNetworkTransport, transport},  {sc::kRequestId, c.request_context().request_id}};
-        if (!c.tool_name().empty()) {
-          attrs.push_back({sc::kGenAiToolName, c.tool_name()});
-          attrs.push_back({sc::kGenAiOperationName, "execute_tool"});
-        }
-        if (c.method() == "resources/read" && c.params().is_object() && c.params().contains("uri") &&
-            c.params()["uri"].is_string()) {
-          attrs.push_back({sc::kMcpResourceUri, c.params()["uri"].get<std::string>()});
-        }
-        span->set_attributes(std::move(attrs));
-      }
-      span->fill(c.mutable_request_context());
-      c.set_telemetry(std::move(span));
-    });
+  tracing::SpanContext parent = tracing::parent_of(c.request_context());
+  if (auto from_meta = tracing::extract_from_mcp_params(c.params())) parent = *from_meta;
+  std::string target = c.tool_name();
+  if (target.empty() && c.method() == "prompts/get" && c.params().is_object()) {
+    target = c.params().value("name", std::string());
   }
-  server.set_call_observer([metrics, also = std::move(also)](const mcp::CallContext& c,
-                                                             const mcp::CallOutcome& outcome) {
-    if (also) also(c, outcome);
-    if (metrics != nullptr) {
-      metrics->mcp_request(std::string(mcp::method_label(c.method())), mcp::CallOutcome::name(outcome.kind));
+  auto span = std::make_shared<tracing::Span>(
+      tracer_.start_span(sc::mcp_span_name(std::string(mcp::method_label(c.method())), target),
+                         tracing::SpanKind::kServer, parent));
+  // Attributes only for a span that records (see HttpTracingObserver::on_request_start).
+  if (span->is_recording()) {
+    // jsonrpc.request.id is the id itself: a string id without JSON quotes, a number as its digits.
+    const auto& rpc_id = c.request_id();
+    std::string rpc_id_text = rpc_id.is_string() ? rpc_id.get<std::string>() : rpc_id.dump();
+    tracing::Attributes attrs = {
+        {sc::kMcpMethodName, c.method()},    {sc::kJsonRpcRequestId, std::move(rpc_id_text)},
+        {sc::kMcpSessionId, c.session_id()}, {sc::kMcpProtocolVersion, c.session().protocol_version()},
+        {sc::kNetworkTransport, transport_}, {sc::kRequestId, c.request_context().request_id}};
+    if (!c.tool_name().empty()) {
+      attrs.push_back({sc::kGenAiToolName, c.tool_name()});
+      attrs.push_back({sc::kGenAiOperationName, "execute_tool"});
     }
-    auto span = std::static_pointer_cast<tracing::Span>(c.telemetry());
-    if (!span || !span->is_recording()) return;
-    if (outcome.kind == mcp::CallOutcome::Kind::kToolError) {
-      span->set_attribute({sc::kErrorType, "tool_error"});
-      span->set_status(tracing::StatusCode::kError, "tool_error");
-    } else if (outcome.kind == mcp::CallOutcome::Kind::kRpcError) {
-      span->set_attribute({sc::kErrorType, std::to_string(outcome.rpc_error_code)});
-      span->set_status(tracing::StatusCode::kError,
-                       "JSON-RPC error " + std::to_string(outcome.rpc_error_code));
-    } else if (outcome.kind == mcp::CallOutcome::Kind::kCancelled) {
-      span->set_attribute({sc::kErrorType, "cancelled"});
+    if (c.method() == "resources/read" && c.params().is_object() && c.params().contains("uri") &&
+        c.params()["uri"].is_string()) {
+      attrs.push_back({sc::kMcpResourceUri, c.params()["uri"].get<std::string>()});
     }
-    span->end();
-  });
+    span->set_attributes(std::move(attrs));
+  }
+  span->fill(c.mutable_request_context());
+  c.set_telemetry(std::move(span));
+}
+
+void McpTracingObserver::on_call_end(const mcp::CallContext& c, const mcp::CallOutcome& outcome) {
+  namespace sc = tracing::semconv;
+  auto span = std::static_pointer_cast<tracing::Span>(c.telemetry());
+  if (!span || !span->is_recording()) return;
+  if (outcome.kind == mcp::CallOutcome::Kind::kToolError) {
+    span->set_attribute({sc::kErrorType, "tool_error"});
+    span->set_status(tracing::StatusCode::kError, "tool_error");
+  } else if (outcome.kind == mcp::CallOutcome::Kind::kRpcError) {
+    span->set_attribute({sc::kErrorType, std::to_string(outcome.rpc_error_code)});
+    span->set_status(tracing::StatusCode::kError, "JSON-RPC error " + std::to_string(outcome.rpc_error_code));
+  } else if (outcome.kind == mcp::CallOutcome::Kind::kCancelled) {
+    span->set_attribute({sc::kErrorType, "cancelled"});
+  }
+  span->end();
+}
+
+void McpMetricsObserver::on_call_end(const mcp::CallContext& c, const mcp::CallOutcome& outcome) {
+  m_.mcp_request(std::string(mcp::method_label(c.method())), mcp::CallOutcome::name(outcome.kind));
 }
 
 void register_metrics_route(http::Router& router, metrics::Metrics& m) {

@@ -34,12 +34,31 @@ class HttpTracingObserver final : public http::RequestObserver {
   std::uint16_t port_;
 };
 
-// MCP request spans (gen-ai/mcp semantic conventions: "tools/call create_task", kind SERVER) that
-// continue params._meta.traceparent or else the HTTP request's span, and mcp_requests_total.
-// Either may be null. `transport` is network.transport: "tcp" (HTTP) or "pipe" (stdio).
-// `also` (may be empty) sees every request's end too (the status page's recent lists).
-void install_mcp_telemetry(mcp::Server& server, tracing::Tracer* tracer, metrics::Metrics* metrics,
-                           const char* transport, mcp::CallObserver also = {});
+// One SERVER span per MCP request (gen-ai/mcp semantic conventions: "tools/call create_task") that
+// continues params._meta.traceparent or else the HTTP request's span; its ids go into the call's
+// request context. `transport` is network.transport: "tcp" (HTTP) or "pipe" (stdio). Register it
+// first, so it ends its span after the other observers have seen the call.
+class McpTracingObserver final : public mcp::CallObserver {
+ public:
+  McpTracingObserver(tracing::Tracer& tracer, const char* transport)
+      : tracer_(tracer), transport_(transport) {}
+  void on_call_start(mcp::CallContext& ctx) override;
+  void on_call_end(const mcp::CallContext& ctx, const mcp::CallOutcome& outcome) override;
+
+ private:
+  tracing::Tracer& tracer_;
+  const char* transport_;
+};
+
+// mcp_requests_total{method,outcome}.
+class McpMetricsObserver final : public mcp::CallObserver {
+ public:
+  explicit McpMetricsObserver(metrics::Metrics& m) : m_(m) {}
+  void on_call_end(const mcp::CallContext& ctx, const mcp::CallOutcome& outcome) override;
+
+ private:
+  metrics::Metrics& m_;
+};
 
 // GET /metrics in the text format 0.0.4.
 void register_metrics_route(http::Router& router, metrics::Metrics& m);

@@ -152,9 +152,10 @@ void CallContext::finish(std::variant<Json, RpcError> outcome) {
     summary.rpc_error_code = std::get<RpcError>(outcome).code;
     response = make_error(id_, std::get<RpcError>(outcome));
   }
-  // The observer first: the request's span ends before its answer can reach the client, so it never
+  // The observers first: the request's span ends before its answer can reach the client, so it never
   // outlives the HTTP span that carries the answer.
-  if (const auto& observer = session_->server().call_observer_) observer(*this, summary);
+  const auto& observers = session_->server().call_observers_;
+  for (auto it = observers.rbegin(); it != observers.rend(); ++it) (*it)->on_call_end(*this, summary);
   if (exchange_) exchange_->finish(std::move(response));
 }
 

@@ -91,8 +91,7 @@ void Server::add_prompt(Prompt prompt, PromptHandler handler) {
 
 void Server::set_completion_handler(CompletionHandler handler) { completion_ = std::move(handler); }
 void Server::set_subscribe_hook(SubscribeHook hook) { subscribe_hook_ = std::move(hook); }
-void Server::set_call_observer(CallObserver observer) { call_observer_ = std::move(observer); }
-void Server::set_call_start_hook(CallStartHook hook) { call_start_hook_ = std::move(hook); }
+void Server::add_call_observer(CallObserver* observer) { call_observers_.push_back(observer); }
 void Server::enable_logging(bool on) { logging_ = on; }
 
 std::shared_ptr<Session> Server::open_session(std::string id) {
@@ -186,7 +185,7 @@ void Server::handle(const std::shared_ptr<Session>& session, const Message& mess
     }
     return;
   }
-  if (call_start_hook_) call_start_hook_(*ctx);
+  for (auto* o : call_observers_) o->on_call_start(*ctx);
   try {
     dispatch(ctx);
   } catch (const std::exception& e) {

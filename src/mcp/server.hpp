@@ -53,11 +53,17 @@ struct CallOutcome {
   int rpc_error_code = 0;           // kRpcError only
   static const char* name(Kind k);  // "ok", "tool_error", "error", "cancelled"
 };
-// Called once per request when it ends, on the thread that ended it. Must not block.
-using CallObserver = std::function<void(const CallContext& ctx, const CallOutcome& outcome)>;
-// Called once per request just before its handler runs, on the delivering thread (tracing starts
-// the request's span here and puts its ids into the request context). Must not block.
-using CallStartHook = std::function<void(CallContext& ctx)>;
+// What watches requests (tracing, metrics, the status page): the MCP layer's one hook, shaped like
+// http::RequestObserver. on_call_start runs once per request just before its handler, on the
+// delivering thread (tracing starts the request's span here and puts its ids into the request
+// context); on_call_end once when it ends, on the thread that ended it, in the reverse order of
+// registration (so the first observer, tracing, ends its span last). Neither may block.
+class CallObserver {
+ public:
+  virtual ~CallObserver() = default;
+  virtual void on_call_start(CallContext& /*ctx*/) {}
+  virtual void on_call_end(const CallContext& ctx, const CallOutcome& outcome) = 0;
+};
 // The method as a bounded metric label: the MCP method name for methods this server knows,
 // "other" for anything a client made up.
 std::string_view method_label(std::string_view method);
@@ -96,8 +102,8 @@ class Server {
   void add_prompt(Prompt prompt, PromptHandler handler);
   void set_completion_handler(CompletionHandler handler);
   void set_subscribe_hook(SubscribeHook hook);
-  void set_call_observer(CallObserver observer);
-  void set_call_start_hook(CallStartHook hook);
+  // Not owned; it must outlive the server. Register before serving.
+  void add_call_observer(CallObserver* observer);
   // Whether the logging capability is offered (default yes).
   void enable_logging(bool on);
 
@@ -135,7 +141,7 @@ class Server {
   const ServerOptions& options() const { return options_; }
 
  private:
-  friend class CallContext;  // reports to call_observer_
+  friend class CallContext;  // reports to call_observers_
   struct ToolEntry {
     Tool tool;
     ToolHandler handler;
@@ -213,8 +219,7 @@ class Server {
   std::vector<PromptEntry> prompts_;
   CompletionHandler completion_;
   SubscribeHook subscribe_hook_;
-  CallObserver call_observer_;
-  CallStartHook call_start_hook_;
+  std::vector<CallObserver*> call_observers_;
   bool logging_ = true;
 
   mutable std::mutex sessions_mu_;

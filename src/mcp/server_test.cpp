@@ -352,11 +352,17 @@ TEST_F(ServerTest, CompletionCapsValuesAt100) {
 }
 
 TEST_F(ServerTest, ObserverSeesEveryOutcomeWithBoundedLabels) {
-  std::vector<std::string> seen;
-  server.set_call_observer([&](const CallContext& ctx, const CallOutcome& o) {
-    seen.push_back(std::string(method_label(ctx.method())) + " " + ctx.tool_name() + " " +
-                   CallOutcome::name(o.kind));
-  });
+  struct Seen final : CallObserver {
+    std::vector<std::string> ends;
+    int starts = 0;
+    void on_call_start(CallContext&) override { ++starts; }
+    void on_call_end(const CallContext& ctx, const CallOutcome& o) override {
+      ends.push_back(std::string(method_label(ctx.method())) + " " + ctx.tool_name() + " " +
+                     CallOutcome::name(o.kind));
+    }
+  } observer;
+  server.add_call_observer(&observer);
+  auto& seen = observer.ends;
   initialize();
   request("tools/call", {{"name", "echo"}}, 2);
   request("tools/call", {{"name", "fail"}}, 3);
@@ -366,6 +372,7 @@ TEST_F(ServerTest, ObserverSeesEveryOutcomeWithBoundedLabels) {
   EXPECT_EQ(seen,
             (std::vector<std::string>{"initialize  ok", "tools/call echo ok", "tools/call fail tool_error",
                                       "other  error", "tools/call slow cancelled"}));
+  EXPECT_EQ(observer.starts, 5);
 }
 
 // Extensions offered per client: an audience sees the client's initialize capabilities.
