@@ -36,6 +36,13 @@ def facts(drv):
         if r.get("drift_pct") is not None:
             lines.append("%s: runs %s req/s (median in the table; first to last %+.1f %%)" % (
                 rid, " / ".join("%.0f" % x["rps"] for x in r["runs"]), r["drift_pct"]))
+    for rid, r in drv.results.items():
+        if rid.endswith("@compare") and r.get("rps") and drv.results.get(rid[:-8], {}).get("rps"):
+            mine = drv.results[rid[:-8]]
+            cpu_a, cpu_b = mine.get("server_cpu_us_per_call"), r.get("server_cpu_us_per_call")
+            lines.append("%s against the --compare binary: %.0f vs %.0f req/s (%+.1f %%), p99 %.2f vs %.2f ms%s" % (
+                rid[:-8], mine["rps"], r["rps"], 100 * (mine["rps"] / r["rps"] - 1), mine["p99_ms"], r["p99_ms"],
+                ", server CPU %.0f vs %.0f us/call" % (cpu_a, cpu_b) if cpu_a and cpu_b else ""))
     c = drv.results.get("create-64")
     if c and "tasks_in_database" in c:
         lines.append("create-64: %d tasks in the database after %d answered creates (plus the warm-up's)" % (
