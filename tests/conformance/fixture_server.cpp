@@ -43,13 +43,16 @@ constexpr const char* kWav = "UklGRiYAAABXQVZFZm10IBAAAAABAAEAQB8AAEAfAAABAAgAZG
 class Delayer {
  public:
   Delayer() : thread_([this] { loop(); }) {}
-  ~Delayer() {
+  ~Delayer() { stop(); }
+  // Ends the thread (waiting for a callback that is running) and drops what is still queued. Called
+  // before the transport goes away: a queued reply must not reach a destroyed transport.
+  void stop() {
     {
       std::lock_guard lock(mu_);
       stop_ = true;
     }
     cv_.notify_all();
-    thread_.join();
+    if (thread_.joinable()) thread_.join();
   }
   void after(std::chrono::milliseconds d, std::function<void()> fn) {
     {
@@ -386,6 +389,7 @@ int main(int argc, char** argv) {
     std::ios::sync_with_stdio(false);
     StdioTransport transport(server, std::cin, std::cout);
     transport.run();
+    delayer.stop();
     return 0;
   }
 
@@ -422,6 +426,7 @@ int main(int argc, char** argv) {
   std::promise<void> drained;
   http_server.drain(std::chrono::milliseconds(2000), [&] { drained.set_value(); });
   drained.get_future().wait();
+  delayer.stop();
   pool.stop();
   return 0;
 }
