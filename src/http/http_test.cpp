@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "http/client.hpp"
@@ -118,7 +119,10 @@ class ServerTest : public ::testing::Test {
                      [](Request& r) { return Response::json(200, "{\"id\":\"" + r.ctx.request_id + "\"}"); });
     router_.add_sync("POST", "/echo", [](Request& r) { return Response::text(200, r.body); });
     router_.add("GET", "/slow", [this](Request&, Responder responder) {
-      slow_.push_back(std::move(responder));
+      {
+        std::lock_guard lock(slow_mu_);  // handlers run on I/O threads; TearDown clears on the test's
+        slow_.push_back(std::move(responder));
+      }
       slow_started_.set_value();
     });
     router_.add("GET", "/stream-held", [this](Request&, Responder responder) {
@@ -142,7 +146,10 @@ class ServerTest : public ::testing::Test {
     pool_.start();
   }
   void TearDown() override {
-    slow_.clear();
+    {
+      std::lock_guard lock(slow_mu_);
+      slow_.clear();
+    }
     // Drain before stopping the pool, so no server coroutine (which owns its socket) is left parked on
     // an I/O context that is then destroyed under it.
     if (server_) {
@@ -192,6 +199,7 @@ class ServerTest : public ::testing::Test {
   IoPool pool_{2};
   Router router_;
   std::unique_ptr<Server> server_;
+  std::mutex slow_mu_;
   std::vector<Responder> slow_;
   std::shared_ptr<Stream> held_stream_;
   std::promise<void> slow_started_;
@@ -324,7 +332,10 @@ TEST_F(ServerTest, DrainFinishesInFlightRequestAndClosesIdle) {
   server_->drain(std::chrono::seconds(30), [&] { drained.set_value(); });
   EXPECT_EQ(read_all(idle_fd), "");  // idle connection closed by the drain
   // The in-flight request still gets its answer, then the connection closes.
-  pool_.post([this] { slow_.back().send(Response::text(200, "finished")); });
+  pool_.post([this] {
+    std::lock_guard lock(slow_mu_);
+    slow_.back().send(Response::text(200, "finished"));
+  });
   auto r = read_all(busy_fd);
   EXPECT_NE(r.find("HTTP/1.1 200"), std::string::npos);
   EXPECT_NE(r.find("finished"), std::string::npos);

@@ -87,7 +87,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     return tls;
   }
 
-  mutable std::mutex mu;  // guards connections and drain_done
+  mutable std::mutex mu;  // guards connections, drain_done and drain_timer
   std::set<std::shared_ptr<Connection>> connections;
   std::function<void()> drain_done;
   // Created by drain() and owned by its wait handler, so it never outlives its io_context.
@@ -97,13 +97,15 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
   void finish_drain_if_empty() {
     std::function<void()> done;
+    std::shared_ptr<asio::steady_timer> timer;
     {
       std::lock_guard lock(mu);
       if (!draining || !connections.empty() || !drain_done) return;
       done = std::move(drain_done);
       drain_done = nullptr;
+      timer = drain_timer.lock();  // drain() sets it on the caller's thread
     }
-    if (auto t = drain_timer.lock()) asio::post(t->get_executor(), [t] { t->cancel(); });
+    if (timer) asio::post(timer->get_executor(), [timer] { timer->cancel(); });
     done();
   }
 
@@ -497,10 +499,12 @@ std::size_t Server::open_connections() const {
 void Server::drain(std::chrono::milliseconds timeout, std::function<void()> done) {
   auto impl = impl_;
   std::vector<std::shared_ptr<Connection>> conns;
+  auto timer = std::make_shared<asio::steady_timer>(impl->ctx(0), timeout);
   {
     std::lock_guard lock(impl->mu);
     impl->draining = true;
     impl->drain_done = std::move(done);
+    impl->drain_timer = timer;
     conns.assign(impl->connections.begin(), impl->connections.end());
   }
   if (impl->acceptor) {
@@ -525,8 +529,6 @@ void Server::drain(std::chrono::milliseconds timeout, std::function<void()> done
     });
   }
   {
-    auto timer = std::make_shared<asio::steady_timer>(impl->ctx(0), timeout);
-    impl->drain_timer = timer;
     timer->async_wait([impl, timer](beast::error_code ec) {
       if (ec) return;  // cancelled: drained in time
       std::vector<std::shared_ptr<Connection>> left;
