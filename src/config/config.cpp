@@ -258,6 +258,10 @@ std::optional<std::string> check_value(const Var& var, std::string_view value) {
       if (!valid_host(value)) return rule;
       return std::nullopt;
     case Type::kDatabaseUrl:
+      // The store refuses these too (a NUL would cut the URL short inside libpq or SQLite).
+      for (char c : value) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return rule + " (no control characters)";
+      }
       if (value.starts_with("sqlite:") && value.size() > 7) return std::nullopt;
       if ((value.starts_with("postgres://") || value.starts_with("postgresql://")) && value.size() > 13)
         return std::nullopt;

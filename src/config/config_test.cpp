@@ -82,6 +82,7 @@ TEST(Config, EachRuleCanFail) {
       {"HOST", "0.0.0.0", "bad host!"},
       {"DATABASE_URL", "sqlite:/tmp/x.db", "mysql://x"},
       {"DATABASE_URL", "postgres://u@localhost/db", "sqlite:"},
+      {"DATABASE_URL", "sqlite:/tmp/y.db", "sqlite:/tmp/a\nb.db"},
       {"MCP_ALLOWED_ORIGINS", "https://a.example.com, http://b:8080", "https://a.example.com/path"},
       {"MCP_AUTH_TOKENS", "0123456789abcdef,fedcba9876543210", "short"},
       {"API_KEYS", "0123456789abcdef", "0123456789 abcdef"},

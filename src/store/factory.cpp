@@ -46,6 +46,14 @@ const std::array kEngines = {
 };
 
 Result<const Engine*> engine_for(std::string_view url) {
+  // A NUL would cut the URL short where the engine's C API reads it (libpq, sqlite3_open_v2), so the
+  // database opened would not be the one configured; no control character belongs in a URL.
+  for (char c : url) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return Error::invalid("DATABASE_URL", "contains a control character (byte " +
+                                                std::to_string(static_cast<unsigned char>(c)) + ")");
+    }
+  }
   for (const auto& e : kEngines) {
     if (url.starts_with(e.prefix)) return &e;
   }

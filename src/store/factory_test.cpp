@@ -35,6 +35,24 @@ TEST(StoreFactory, PostgresUrlsNameThePostgresEngineAndTheDatabaseButNeverThePas
   EXPECT_EQ(bad.error().message.find("s3cret"), std::string::npos) << bad.error().message;
 }
 
+// Found by the database_url fuzz target: a NUL cut the URL short where libpq read it, so
+// "postgres://us\0...http://t:5432/db" was taken for the host "us" with no database at all.
+TEST(StoreFactory, ControlCharactersAreRefusedAndAPostgresUrlWithoutADatabaseDefaultsLikeLibpq) {
+  const std::string with_nul("postgres://us\0\0shttp://t:5432/db", 32);
+  for (const std::string& url :
+       {with_nul, std::string("sqlite:a\nb.db"), std::string("postgres://h/d\x7f")}) {
+    auto target = describe_database(url);
+    ASSERT_FALSE(target.ok()) << url;
+    EXPECT_EQ(target.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(target.error().message.find("control character"), std::string::npos) << target.error().message;
+    EXPECT_FALSE(open_store(url).ok());
+  }
+  // No dbname and no user: libpq's default, the name of the user the process runs as.
+  auto bare = describe_database("postgres://h");
+  ASSERT_TRUE(bare.ok()) << bare.error().message;
+  EXPECT_FALSE(bare->name.empty());
+}
+
 // Nothing listens on port 1: the error names the server (host and port), never the password.
 TEST(StoreFactory, UnreachablePostgresIsUnavailableNamingHostAndPort) {
   for (const char* url : {"postgres://u:s3cret@127.0.0.1:1/db", "postgresql://u:s3cret@127.0.0.1:1/db"}) {

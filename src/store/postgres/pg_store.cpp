@@ -4,6 +4,9 @@
 #include <cstdlib>
 #include <mutex>
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include "store/job_runner.hpp"
 #include "store/postgres/pg_connection.hpp"
 #include "store/postgres/pg_schema.hpp"
@@ -133,6 +136,12 @@ Result<std::string> database_name(std::string_view url) {
   if (name.empty() && std::getenv("PGDATABASE") != nullptr) name = std::getenv("PGDATABASE");
   if (name.empty())
     name = !user.empty() ? user : (std::getenv("PGUSER") != nullptr ? std::getenv("PGUSER") : "");
+  if (name.empty()) {
+    // Last, libpq's own default: the operating-system user the process runs as.
+    if (const passwd* pw = ::getpwuid(::geteuid()); pw != nullptr && pw->pw_name != nullptr)
+      name = pw->pw_name;
+  }
+  if (name.empty()) return Error::invalid("DATABASE_URL", "names no database, and no user to default to");
   return name;
 }
 
